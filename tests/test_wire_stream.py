@@ -159,7 +159,8 @@ def test_invalid_utf8_is_replaced_inside_its_event_only() -> None:
 
 
 def test_utf8_split_inside_a_character() -> None:
-    part = format_attach_event(RawEvent("AccessControl", "Pulse", 0, {"CardName": "Gon\u00e7alves"}))
+    event = RawEvent("AccessControl", "Pulse", 0, {"CardName": "Gon\u00e7alves"})
+    part = format_attach_event(event)
     cut = part.index("\u00e7".encode()) + 1  # between the two bytes of c-cedilla
     parser = AttachStreamParser("myboundary")
     items = parser.feed(part[:cut]) + parser.feed(part[cut:]) + parser.close()
@@ -194,7 +195,8 @@ def test_capture_with_http_response_head() -> None:
 def test_bare_event_text_stream_without_framing() -> None:
     text = (format_event_text(RawEvent("BreakIn", "Pulse", 0, {"Name": "SS-1"})) + "\n"
             + format_event_text(RawEvent("Reboot", "Pulse", 0, {})) + "\n").encode()
-    assert [e.code for e in events(parse_all(text, boundary=None, chunk=5))] == ["BreakIn", "Reboot"]
+    got = events(parse_all(text, boundary=None, chunk=5))
+    assert [e.code for e in got] == ["BreakIn", "Reboot"]
 
 
 def test_event_text_without_data_and_odd_index() -> None:

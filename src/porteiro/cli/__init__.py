@@ -1,0 +1,53 @@
+"""The ``porteiro`` command. One module per command group; errors handled in :func:`main`."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from porteiro import __version__
+from porteiro.cli import codes as codes_cmd
+from porteiro.cli import decode as decode_cmd
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="porteiro",
+    help=(
+        "Porteiro: the server side for Intelbras access-control readers.\n\n"
+        "Decode what devices send, look up their codes. "
+        "Every command speaks English or Brazilian Portuguese (--lang en|pt)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("decode", no_args_is_help=False)(decode_cmd.decode)
+app.command("codes")(codes_cmd.codes)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"porteiro {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Porteiro: the server side for Intelbras access-control readers."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except BrokenPipeError:
+        # `porteiro decode big.txt | head`: the reader went away; that is not an error.
+        sys.stderr.close()
+        sys.exit(0)
