@@ -314,7 +314,7 @@ register_texts(
         R.NO_RECORDS: ("Record does not exist", "Registro não existe"),
         R.NO_MORE_RECORDS: ("No more records", "Não há mais registros"),
         R.DUPLICATE_RECORD: (
-            "The record already exists (when issuing card or fingerprint data)",
+            "When issuing card or fingerprint data, the record already exists",
             "Ao enviar dados de cartão ou digital, o registro já existe",
         ),
         R.EXCEED_MAX_FINGERPRINTS_PER_USER: (
