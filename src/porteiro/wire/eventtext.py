@@ -23,6 +23,7 @@ import re
 from typing import Any
 
 from porteiro.exceptions import MalformedInputError
+from porteiro.wire.devicejson import dumps_device
 from porteiro.wire.records import Heartbeat, Malformed, RawEvent
 
 __all__ = [
@@ -216,15 +217,14 @@ def parse_event_text(text: str) -> RawEvent:
 
 
 def format_event_text(event: RawEvent, *, indent: int | None = 3) -> str:
-    """The device's layout: ``Code=X;action=Y;index=N;data={...}`` with 3-space JSON.
+    """The device's layout: ``Code=X;action=Y;index=N;data={...}``.
 
-    ``indent=None`` writes compact JSON on one line. Events with an empty ``data``
-    still carry ``data={}`` (the attach stream always sends it).
+    By default the JSON is written as the device writes it (sorted keys, 3-space
+    indentation, see :mod:`porteiro.wire.devicejson`); ``indent=None`` writes compact
+    JSON on one line. Events with an empty ``data`` still carry ``data={}``.
     """
-    body = json.dumps(
-        event.data,
-        ensure_ascii=False,
-        indent=indent,
-        separators=(",", " : ") if indent is not None else (",", ":"),
-    )
+    if indent is None:
+        body = json.dumps(event.data, ensure_ascii=False, separators=(",", ":"))
+    else:
+        body = dumps_device(event.data, trailing_newline=False)
     return f"Code={event.code};action={event.action};index={event.index};data={body}"

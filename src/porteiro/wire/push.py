@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from porteiro.exceptions import MalformedInputError
+from porteiro.wire.devicejson import dumps_device
 from porteiro.wire.eventtext import parse_event_block
 from porteiro.wire.multipart import DEFAULT_BOUNDARY, boundary_from_content_type
 from porteiro.wire.records import MAX_RAW_KEPT, Malformed, RawEvent
@@ -208,8 +209,10 @@ def _content_end(body: bytes, start: int, length: str | None, delim: bytes) -> i
     next boundary (minus the line break before it)."""
     if length is not None and length.strip().isdigit():
         end = start + int(length)
-        tail = body[end : end + len(delim) + 2].lstrip(b"\r\n")
-        if end <= len(body) and (tail.startswith(delim) or end == len(body)):
+        after = end
+        while after < len(body) and after - end < 4 and body[after] in b"\r\n":
+            after += 1  # the line breaks the device writes after the content
+        if end <= len(body) and (body.startswith(delim, after) or after == len(body)):
             return end
     nxt = body.find(delim, start)
     if nxt < 0:
@@ -284,9 +287,7 @@ def format_push_body(
     }
     if channel is not None:
         payload["Channel"] = channel
-    text = json.dumps(payload, ensure_ascii=False, indent=3, separators=(",", " : "),
-                      sort_keys=True) + "\n"
-    info = text.encode("utf-8")
+    info = dumps_device(payload).encode("utf-8")
     delim = b"--" + boundary.encode("latin-1")
     disposition = (f'Content-Disposition: form-data; name="{info_name}"\r\n'.encode()
                    if info_name else b"")
@@ -295,7 +296,7 @@ def format_push_body(
         b"\r\n" + delim + b"\r\n" + disposition + b"Content-Type: text/plain\r\n"
         b"Content-Length: " + str(len(info)).encode() + b"\r\n\r\n" + info + b"\r\n"
         + delim + b"\r\nContent-Type: image/jpeg\r\n"
-        b"Content-Length: " + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg + b"\r\n"
+        b"Content-Length: " + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg + b"\r\n\r\n"
         + delim + b"--\r\n"
     )
     return out, f"multipart/mixed; boundary={boundary}"
