@@ -138,7 +138,15 @@ def _best(fn: object, repeat: int) -> float:
 
 
 def _peak_rss_mib() -> float:
-    # ru_maxrss is KiB on Linux: the process's peak resident set so far.
+    """Peak resident set of this process image (VmHWM; resets at exec, unlike ru_maxrss,
+    which Linux carries over from the parent that forked us)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:  # noqa: PTH123
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -197,14 +197,22 @@ class DoorStatusEvent(Event, frozen=True):
     state: DoorState | None = None
 
     def summary(self, lang: Lang = "en") -> str:
-        pt = lang == "pt"
         door = _door_label(self.door, self.name, lang)
-        if self.state is None:
-            return f"{'Status da porta' if pt else 'Door status'}: {door}"
-        return f"{door}: {self.state.text(lang).lower()}" if door else self.state.text(lang)
+        if self.state is None or not self.state.known:
+            head = _title(self.event_code, lang)
+            state = f" ({self.state})" if self.state is not None else ""
+            return f"{head}{state}: {door}" if door else head + state
+        head = _DOOR_STATE_TITLES[self.state.value][1 if lang == "pt" else 0]
+        return f"{head}: {door}" if door else head
 
     def _fields(self, lang: Lang) -> dict[str, Any]:
         return {"door": self.door, "name": self.name, "state": _describe(self.state, lang)}
+
+
+_DOOR_STATE_TITLES = {
+    DoorState.OPEN.value: ("Door opened", "Porta aberta"),
+    DoorState.CLOSED.value: ("Door closed", "Porta fechada"),
+}
 
 
 class AlarmEvent(Event, frozen=True):

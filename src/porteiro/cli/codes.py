@@ -22,6 +22,17 @@ _TITLES: dict[str, tuple[str, str]] = {
         "Códigos de erro de requisições (respostas da API)",
     ),
     "events": ("Event types (Code)", "Tipos de evento (Code)"),
+    "mask": ("Mask detection (Mask)", "Detecção de máscara (Mask)"),
+    "user-types": ("User types (UserType)", "Tipos de usuário (UserType)"),
+    "card-types": ("Card types (CardType)", "Tipos de cartão (CardType)"),
+    "card-status": ("Card status (CardStatus)", "Situação do cartão (CardStatus)"),
+    "authority": ("User authority (Authority)", "Autoridade do usuário (Authority)"),
+    "access-results": ("Access result (Status)", "Resultado do acesso (Status)"),
+    "directions": ("Direction (Type)", "Sentido (Type)"),
+    "door-states": ("Door contact state", "Estado do sensor da porta"),
+    "door-modes": ("Door mode (AccessControl[n].State)", "Modo da porta (AccessControl[n].State)"),
+    "device-modes": ("Device mode (Intelbras_ModeCfg.DeviceMode)",
+                     "Modo do dispositivo (Intelbras_ModeCfg.DeviceMode)"),
 }
 
 _WORDS: dict[str, tuple[str, str]] = {

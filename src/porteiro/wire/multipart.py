@@ -323,7 +323,7 @@ _FAST_PART_TAIL = (
     rb"[ \t]*\r?\n(?:Content-Type:[ \t]*text/plain[ \t]*\r?\n)?Content-Length:[ \t]*(\d{1,7})"
     rb"[ \t]*\r?\n\r?\n(Code=([A-Za-z0-9_]+);action=([A-Za-z]+);index=(\d{1,9});data=)"
 )
-_decode_json = json.JSONDecoder(strict=False).decode
+_raw_decode = json.JSONDecoder(strict=False).raw_decode
 
 
 def _fast_event(fast: re.Pattern[bytes], buf: bytearray, pos: int, items: list[StreamItem]) -> int:
@@ -340,10 +340,11 @@ def _fast_event(fast: re.Pattern[bytes], buf: bytearray, pos: int, items: list[S
     if body_end > len(buf):
         return pos
     try:
-        data = _decode_json(buf[match.end() : body_end].decode("utf-8"))
+        text = buf[match.end() : body_end].decode("utf-8")
+        data, json_end = _raw_decode(text)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError
         return pos
-    if type(data) is not dict:
+    if type(data) is not dict or (json_end != len(text) and not text[json_end:].isspace()):
         return pos
     items.append(RawEvent(match[3].decode("ascii"), match[4].decode("ascii"), int(match[5]), data))
     if buf[body_end : body_end + 2] == b"\r\n":
