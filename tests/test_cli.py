@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import select
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from porteiro.cli import app
+from porteiro.wire import RawEvent, format_attach_event
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 runner = CliRunner()
@@ -159,3 +163,34 @@ def test_help_and_version() -> None:
     code, out, _ = run("--version")
     assert code == 0
     assert out.startswith("porteiro ")
+
+
+def test_unsupported_language_is_a_usage_error() -> None:
+    code, _, err = run("decode", "-", "--lang", "fr", stdin=b"")
+    assert code == 2
+    assert "unsupported language" in err
+
+
+def test_decode_live_pipe_prints_each_event_before_the_input_ends() -> None:
+    """`curl ... | porteiro decode -`: an event is printed while the pipe is still open."""
+    proc = subprocess.Popen(  # our own interpreter and package
+        [sys.executable, "-m", "porteiro", "decode", "-", "--format", "jsonl"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    try:
+        part = format_attach_event(RawEvent("BreakIn", "Pulse", 0, {"Name": "SS-1"}))
+        proc.stdin.write(part)
+        proc.stdin.flush()
+        ready, _, _ = select.select([proc.stdout], [], [], 20)
+        assert ready, "no output while the input pipe was still open"
+        line = proc.stdout.readline()
+        assert json.loads(line)["code"] == "BreakIn"
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=20)
+        proc.stdout.close()
+        if proc.stderr is not None:
+            proc.stderr.close()
+    assert proc.returncode == 0

@@ -15,6 +15,27 @@ PUBLIC = {
         "format_attach_event", "format_attach_heartbeat", "format_attach_part",
         "format_event_text", "parse_event_block", "parse_event_text", "scan_events", "sniff",
     },
+    "porteiro.codes": {
+        "ALREADY_EXISTS", "ATTACH_FILTER_NAMES", "AUTHENTICATION", "CAPACITY",
+        "CREDENTIAL_FAILURES", "CREDENTIAL_TIMEOUTS", "KIND_OF", "LANGS", "NOT_FOUND",
+        "PENDING", "RETRYABLE", "RULE_DENIALS", "SCHEDULE_DENIALS", "TABLES", "AccessResult",
+        "Authority", "CardStatus", "CardType", "DeviceMode", "Direction", "DoorMode",
+        "DoorState", "EventCode", "EventError", "EventKind", "IntCode", "Lang", "Mask",
+        "OpenMethod", "RequestError", "StrCode", "UserType", "category", "from_vendor_name",
+        "kind_of", "normalize_lang", "search",
+    },
+    "porteiro.wire.kv": {
+        "OK_BODY", "RecordPage", "format_kv", "format_records", "format_table", "is_ok",
+        "parse_kv", "parse_records", "parse_table",
+    },
+    "porteiro.wire.push": {
+        "DEFAULT_MAX_DECOMPRESSED", "KEEPALIVE_REPLY", "OnlineReply", "PushBody",
+        "format_online_reply", "format_push_body", "parse_online_reply", "parse_push_body",
+    },
+    "porteiro.wire.errors": {
+        "BATCH_ENVELOPE_CODE", "ErrorReply", "error_for_reply", "format_batch_error",
+        "format_json_error", "format_legacy_error", "parse_error_reply",
+    },
     "porteiro.events": {
         "AccessControlEvent", "AlarmEvent", "DoorStatusEvent", "Event", "ExitButtonEvent",
         "SystemEvent", "UnknownEvent", "build_event", "event_from_record",

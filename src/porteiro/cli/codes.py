@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from porteiro.codes import TABLES, Lang, normalize_lang, search
+from porteiro.cli._common import language as lang_of
+from porteiro.codes import TABLES, Lang, search
 from porteiro.codes import errors as error_codes
 from porteiro.codes import requests as request_codes
 
@@ -138,7 +139,7 @@ def codes(
 
       porteiro codes 15
     """
-    language = normalize_lang(lang)
+    language = lang_of(lang)
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False)
     rows: list[dict[str, Any]]

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from porteiro.codes import Lang, normalize_lang
+from porteiro.cli._common import language as lang_of
 from porteiro.events import AccessControlEvent, Event, build_event, event_from_record
 from porteiro.exceptions import MalformedInputError
 from porteiro.wire import AttachStreamParser, Heartbeat, InputFormat, Malformed, RawEvent, sniff
@@ -22,6 +22,8 @@ from porteiro.wire.detect import split_http_message
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
+
+    from porteiro.codes import Lang
 
 CHUNK = 65536
 SNIFF_BYTES = 16384
@@ -69,7 +71,7 @@ def _msg(key: str, lang: Lang, **fields: Any) -> str:
 
 def _read_chunks(stream: IO[bytes]) -> Iterator[bytes]:
     """Chunks as soon as they arrive (a live ``curl`` pipe decodes event by event)."""
-    read = getattr(stream, "read1", stream.read)
+    read = getattr(stream, "read1", None) or stream.read
     while True:
         chunk = read(CHUNK)
         if not chunk:
@@ -170,7 +172,7 @@ def decode(
         'http://IP/cgi-bin/eventManager.cgi?action=attach&codes=[All]&heartbeat=5' \\
         | porteiro decode -
     """
-    language = normalize_lang(lang)
+    language = lang_of(lang)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     out = Console(highlight=False, soft_wrap=True)
     try:
