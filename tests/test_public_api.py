@@ -10,7 +10,8 @@ import porteiro.exceptions as exc
 
 PUBLIC = {
     "porteiro.wire": {
-        "DEFAULT_BOUNDARY", "MAX_RAW_KEPT", "AttachStreamParser", "Heartbeat", "InputFormat",
+        "DEFAULT_BOUNDARY", "MALFORMED_KINDS", "MAX_RAW_KEPT", "AttachStreamParser",
+        "Heartbeat", "InputFormat",
         "Malformed", "RawEvent", "StreamItem", "boundary_from_content_type",
         "format_attach_event", "format_attach_heartbeat", "format_attach_part",
         "format_event_text", "parse_event_block", "parse_event_text", "scan_events", "sniff",

@@ -196,7 +196,8 @@ def decode(
                 counts["malformed"] += 1
                 raw = item.raw[:120].decode("utf-8", "replace")
                 err.print(escape(_msg("malformed", language, offset=item.offset,
-                                      reason=item.reason, raw=repr(raw))), style="yellow")
+                                      reason=item.text(language), raw=repr(raw))),
+                          style="yellow")
             elif isinstance(item, Heartbeat):
                 counts["heartbeats"] += 1
                 if heartbeats and output is OutputFormat.JSONL:

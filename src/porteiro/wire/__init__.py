@@ -24,10 +24,11 @@ from porteiro.wire.multipart import (
     format_attach_heartbeat,
     format_attach_part,
 )
-from porteiro.wire.records import MAX_RAW_KEPT, Heartbeat, Malformed, RawEvent
+from porteiro.wire.records import MALFORMED_KINDS, MAX_RAW_KEPT, Heartbeat, Malformed, RawEvent
 
 __all__ = [
     "DEFAULT_BOUNDARY",
+    "MALFORMED_KINDS",
     "MAX_RAW_KEPT",
     "AttachStreamParser",
     "Heartbeat",

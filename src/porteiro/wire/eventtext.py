@@ -147,7 +147,7 @@ def _garbage(
     if stripped.lower() == "heartbeat":
         out.append(Heartbeat(offset + pos + len(chunk) - len(chunk.lstrip())))
         return
-    out.append(Malformed.of("text that is not an event", chunk, offset + pos))
+    out.append(Malformed.of("text that is not an event", chunk, offset + pos, kind="not_event"))
 
 
 def _parse_one(
@@ -187,7 +187,7 @@ def _parse_one(
         stop = nxt.start() if nxt is not None else len(text)
         code, _, _ = _parse_header(text[start:data_at], {})
         out.append(Malformed.of(f"event {code or '?'}: bad JSON ({exc.msg})", text[start:stop],
-                                offset + start))
+                                offset + start, kind="bad_json"))
         return stop, False
     code, action, index = _parse_header(text[start:data_at], extras)
     if not isinstance(data, dict):
@@ -195,7 +195,7 @@ def _parse_one(
             data = {}
         else:
             out.append(Malformed.of(f"event {code or '?'}: data is not a JSON object",
-                                    text[start:json_end], offset + start))
+                                    text[start:json_end], offset + start, kind="not_object"))
             return json_end, True
     out.append(RawEvent(code, action, index, data, extras))
     return json_end, True

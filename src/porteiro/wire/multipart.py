@@ -151,7 +151,8 @@ class AttachStreamParser:
         if self._buf:
             leftover = bytes(self._buf)
             if leftover.strip() and not self._resync:
-                items.append(Malformed.of("stream ended inside a part", leftover, self._base))
+                items.append(Malformed.of("stream ended inside a part", leftover, self._base,
+                                          kind="truncated"))
             self._consume(len(self._buf))
         return items
 
@@ -306,6 +307,7 @@ class AttachStreamParser:
                     " next boundary",
                     bytes(self._buf[:MAX_RAW_KEPT]),
                     self._base,
+                    kind="too_large",
                 )
             )
         # Keep a tail long enough to hold a boundary that straddles chunks.

@@ -116,17 +116,20 @@ def _events_from_json(
     if isinstance(payload, dict) and "Events" not in payload and "Code" in payload:
         payload = {"Events": [payload]}  # a single event posted on its own
     if not isinstance(payload, dict):
-        problems.append(Malformed.of("info JSON is not an object", repr(payload), offset))
+        problems.append(Malformed.of("info JSON is not an object", repr(payload), offset,
+                                     kind="bad_info"))
         return [], None, None, {}
     raw_events = payload.get("Events")
     if not isinstance(raw_events, list):
-        problems.append(Malformed.of("info JSON has no Events list", repr(payload), offset))
+        problems.append(Malformed.of("info JSON has no Events list", repr(payload), offset,
+                                     kind="bad_info"))
         raw_events = []
     events: list[RawEvent] = []
     for item in raw_events:
         code = item.get("Code") if isinstance(item, dict) else None
         if not isinstance(code, str):
-            problems.append(Malformed.of("event without a Code", json.dumps(item), offset))
+            problems.append(Malformed.of("event without a Code", json.dumps(item), offset,
+                                         kind="no_code"))
             continue
         data = item.get("Data")
         if not isinstance(data, dict):
@@ -159,7 +162,8 @@ def _parse_info(text: str, problems: list[Malformed], offset: int, sink: dict[st
     try:
         payload, _ = _DECODER.raw_decode(stripped)
     except json.JSONDecodeError as exc:
-        problems.append(Malformed.of(f"info part is not JSON ({exc.msg})", text, offset))
+        problems.append(Malformed.of(f"info part is not JSON ({exc.msg})", text, offset,
+                                     kind="bad_info"))
         return
     events, time, channel, rest = _events_from_json(payload, problems, offset)
     sink["events"].extend(events)

@@ -36,23 +36,44 @@ class Heartbeat(msgspec.Struct, frozen=True):
     offset: int = 0
 
 
+MALFORMED_KINDS: dict[str, tuple[str, str]] = {
+    "not_event": ("text that is not an event", "texto que não é um evento"),
+    "bad_json": ("invalid JSON in an event", "JSON inválido em um evento"),
+    "not_object": ("event data is not a JSON object", "os dados do evento não são um objeto JSON"),
+    "too_large": ("part too large, skipped", "parte grande demais, ignorada"),
+    "truncated": ("input ended inside a part", "a entrada terminou no meio de uma parte"),
+    "bad_info": ("unreadable info part", "parte info ilegível"),
+    "no_code": ("event without a Code", "evento sem Code"),
+    "other": ("malformed input", "entrada malformada"),
+}
+"""Stable kinds of :class:`Malformed` with their English and Portuguese names."""
+
+
 class Malformed(msgspec.Struct, frozen=True):
     """Input that could not be parsed, kept (bounded) so that nothing is silently lost.
 
-    ``offset`` is the position in the stream (or body) where the bad input began;
-    ``raw`` holds at most :data:`MAX_RAW_KEPT` bytes of it and ``truncated`` says
-    whether there was more.
+    ``reason`` is a technical English detail; ``kind`` a stable key of
+    :data:`MALFORMED_KINDS` (use :meth:`text` for a translated line). ``offset`` is
+    the position in the stream (or body) where the bad input began; ``raw`` holds at
+    most :data:`MAX_RAW_KEPT` bytes of it and ``truncated`` says whether there was more.
     """
 
     reason: str
     raw: bytes = b""
     offset: int = 0
     truncated: bool = False
+    kind: str = "other"
 
     @classmethod
-    def of(cls, reason: str, raw: bytes | str, offset: int = 0) -> Malformed:
+    def of(cls, reason: str, raw: bytes | str, offset: int = 0, *, kind: str = "other"
+           ) -> Malformed:
         """Build a record from raw input, keeping at most :data:`MAX_RAW_KEPT` bytes."""
         blob = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape")
         if len(blob) > MAX_RAW_KEPT:
-            return cls(reason, blob[:MAX_RAW_KEPT], offset, truncated=True)
-        return cls(reason, blob, offset)
+            return cls(reason, blob[:MAX_RAW_KEPT], offset, truncated=True, kind=kind)
+        return cls(reason, blob, offset, kind=kind)
+
+    def text(self, lang: str = "en") -> str:
+        """``<kind in lang>: <technical reason>``."""
+        en, pt = MALFORMED_KINDS.get(self.kind, MALFORMED_KINDS["other"])
+        return f"{pt if lang == 'pt' else en}: {self.reason}"
