@@ -26,8 +26,8 @@ PUBLIC = {
         "kind_of", "normalize_lang", "search",
     },
     "porteiro.wire.kv": {
-        "OK_BODY", "RecordPage", "format_kv", "format_records", "format_table", "is_ok",
-        "parse_kv", "parse_records", "parse_table",
+        "OK_BODY", "RecordPage", "format_kv", "format_records", "format_table", "get_path",
+        "is_ok", "parse_kv", "parse_records", "parse_table", "set_path",
     },
     "porteiro.wire.push": {
         "DEFAULT_MAX_DECOMPRESSED", "KEEPALIVE_REPLY", "OnlineReply", "PushBody",

@@ -32,10 +32,12 @@ __all__ = [
     "format_kv",
     "format_records",
     "format_table",
+    "get_path",
     "is_ok",
     "parse_kv",
     "parse_records",
     "parse_table",
+    "set_path",
 ]
 
 OK_BODY = b"OK\r\n"
@@ -152,6 +154,36 @@ def _ensure(container: Any, step: str | int, nxt: str | int | None, key: str) ->
         # "A=1" and "A.B=2" both present: keep the scalar under "" in the table.
         container[step] = {"": child} if not isinstance(nxt, int) else fresh
     return container[step]
+
+
+def set_path(root: dict[str, Any], key: str, value: object) -> None:
+    """Set ``AccessControl[0].State``-style ``key`` in a nested table (``setConfig``).
+
+    Creates missing tables and list slots; raises :class:`MalformedInputError` when the
+    key's shape conflicts with what is there.
+    """
+    path = _split_path(key.removeprefix("table."))
+    node: Any = root
+    for position, step in enumerate(path):
+        nxt = path[position + 1] if position + 1 < len(path) else None
+        node = _ensure(node, step, nxt, key)
+        if nxt is None:
+            node[step] = value
+
+
+def get_path(root: dict[str, Any], key: str) -> Any:
+    """The value or sub-table at ``key`` (``getConfig&name=``), or None."""
+    node: Any = root
+    for step in _split_path(key.removeprefix("table.")):
+        if isinstance(step, int):
+            if not isinstance(node, list) or step >= len(node):
+                return None
+            node = node[step]
+        elif isinstance(node, dict) and step in node:
+            node = node[step]
+        else:
+            return None
+    return node
 
 
 def parse_table(body: bytes | str) -> dict[str, Any]:

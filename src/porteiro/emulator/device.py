@@ -1,0 +1,328 @@
+"""One emulated reader: its behaviour (events, access decisions, doors) and scenarios.
+
+The HTTP surface lives in :mod:`porteiro.emulator.service`; this module is what
+happens behind it, usable directly from Python (tests, benchmarks, the demo)::
+
+    device = EmulatedDevice(State.new())
+    decision = device.present(Presentation(card_no="12EA3004"))
+
+Every method that changes something emits the events a real device would, in the
+device's own shapes (see :mod:`porteiro.access.engine` for access events).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from porteiro.access import (
+    AccessRules,
+    Decision,
+    MemoryHistory,
+    Presentation,
+    User,
+    decide,
+)
+from porteiro.codes import EventCode
+from porteiro.emulator.digest import DigestVerifier
+from porteiro.emulator.state import State, door_rules
+from porteiro.wire.records import RawEvent
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
+__all__ = ["EmulatedDevice", "Faults", "Subscription"]
+
+_LOG = logging.getLogger(__name__)
+
+RECORD_FIELDS = ("CardName", "CardNo", "CardType", "Door", "ErrorCode", "Method", "ReaderID",
+                 "Status", "Type", "UserID", "UserType")
+
+
+class Subscription:
+    """One attach stream's view of the event flow: a bounded queue and a code filter."""
+
+    __slots__ = ("codes", "dropped", "queue")
+
+    def __init__(self, codes: frozenset[EventCode] | None, size: int = 10_000) -> None:
+        self.codes = codes  # None: every event
+        self.queue: asyncio.Queue[RawEvent | bytes | None] = asyncio.Queue(size)
+        self.dropped = 0
+
+    def wants(self, event: RawEvent) -> bool:
+        """Whether the ``codes=`` filter of the stream lets ``event`` through."""
+        return self.codes is None or EventCode(event.code) in self.codes
+
+    def offer(self, item: RawEvent | bytes | None) -> None:
+        """Queue without blocking; a stalled reader loses the oldest items, counted."""
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.queue.get_nowait()
+            self.dropped += 1
+            self.queue.put_nowait(item)
+
+
+class Faults:
+    """Fault injection switches (scenarios for tests and demos)."""
+
+    __slots__ = ("delay_seconds", "fail_status", "fail_until", "stall_until")
+
+    def __init__(self) -> None:
+        self.delay_seconds = 0.0
+        self.fail_status = 500
+        self.fail_until = 0.0
+        self.stall_until = 0.0
+
+    def failing(self) -> bool:
+        """True while replies should be HTTP errors."""
+        return time.monotonic() < self.fail_until
+
+    def stalled(self) -> bool:
+        """True while streams should stay open but silent."""
+        return time.monotonic() < self.stall_until
+
+
+def parse_attach_codes(text: str | None) -> frozenset[EventCode] | None:
+    """``[All]``, ``[AccessControl,DoorStatus]``, ``AccessControl`` -> a filter (None = all)."""
+    if text is None:
+        return None
+    names = [n.strip() for n in text.strip().strip("[]").split(",") if n.strip()]
+    if not names or any(n.lower() == "all" for n in names):
+        return None
+    return frozenset(EventCode(name) for name in names)
+
+
+class EmulatedDevice:
+    """A virtual Intelbras reader (state + behaviour)."""
+
+    def __init__(self, state: State, *, state_file: Path | None = None) -> None:
+        self.state = state
+        self.state_file = state_file
+        self.verifier = DigestVerifier(state.username, state.password)
+        self.history = MemoryHistory()
+        self.faults = Faults()
+        self.subscriptions: set[Subscription] = set()
+        self.door_contact_open: set[int] = set()
+        self.unlocked_until: dict[int, float] = {}
+        self.online_messages: list[str] = []
+        self._rebooting = False
+
+    # -- clock -------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """The device clock (UTC epoch seconds), drift included."""
+        return time.time() + self.state.clock_offset
+
+    def set_clock(self, epoch: float) -> None:
+        """Set the device clock (``setCurrentTime``); emits TimeChange."""
+        before = self.now()
+        self.state.clock_offset = epoch - time.time()
+        self.emit(RawEvent("TimeChange", "Pulse", 0, {
+            "BeforeModifyTime": self.local_text(before),
+            "ModifiedTime": self.local_text(epoch), "UTC": int(epoch)}))
+
+    def drift(self, seconds: float) -> None:
+        """Let the clock drift (no event: a real clock drifts silently)."""
+        self.state.clock_offset += seconds
+
+    def local_text(self, epoch: float | None = None) -> str:
+        """Device-local ``YYYY-MM-DD HH:MM:SS`` (what ``getCurrentTime`` answers)."""
+        when = self.now() if epoch is None else epoch
+        return time.strftime("%Y-%m-%d %H:%M:%S",
+                             time.gmtime(when + self.state.utc_offset_seconds))
+
+    # -- events ------------------------------------------------------------------------
+
+    def subscribe(self, codes: frozenset[EventCode] | None) -> Subscription:
+        """Open an attach stream's subscription (the caller must :meth:`unsubscribe`)."""
+        sub = Subscription(codes)
+        self.subscriptions.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        """Close a subscription."""
+        self.subscriptions.discard(sub)
+
+    def emit(self, event: RawEvent) -> RawEvent:
+        """Publish an event: record log (access events), attach streams, push queue."""
+        if event.code == "AccessControl":
+            self._record(event)
+        for sub in self.subscriptions:
+            if sub.wants(event):
+                sub.offer(event)
+        mode = _int(self.state.config.get("Intelbras_ModeCfg", {}).get("DeviceMode"))
+        if mode in (1, 3):
+            pending = self.state.pending_push
+            pending.append({"Code": event.code, "Action": event.action, "Index": event.index,
+                            "Data": event.data})
+            if len(pending) > self.state.limits.max_pending_push:
+                del pending[0]
+        return event
+
+    def _record(self, event: RawEvent) -> None:
+        data = event.data
+        record = {"RecNo": self.state.next_rec_no, "CreateTime": data.get("CreateTime")}
+        record.update({key: data[key] for key in RECORD_FIELDS if key in data})
+        self.state.next_rec_no += 1
+        records = self.state.records
+        records.append(record)
+        if len(records) > self.state.limits.max_records:
+            del records[: len(records) - self.state.limits.max_records]
+
+    def find_records(self, start: float | None, end: float | None, count: int,
+                     offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """Records with ``start <= CreateTime <= end``, oldest first; also the total."""
+        matched = [r for r in self.state.records
+                   if (start is None or (r.get("CreateTime") or 0) >= start)
+                   and (end is None or (r.get("CreateTime") or 0) <= end)]
+        return matched[offset : offset + count], len(matched)
+
+    # -- access ------------------------------------------------------------------------
+
+    def rules(self) -> AccessRules:
+        """The engine's snapshot of this device's directory and configuration."""
+        general = self.state.config.get("AccessControlGeneral") or {}
+        duress = str(general.get("DuressPassword") or "") or None
+        return AccessRules(users=self.state.users, cards=self.state.cards,
+                           doors=door_rules(self.state.config), duress_password=duress,
+                           utc_offset_seconds=self.state.utc_offset_seconds)
+
+    def present(self, presentation: Presentation) -> Decision:
+        """Someone presents credentials at a reader: decide, emit, unlock if granted."""
+        now = self.now()
+        decision = decide(self.rules(), presentation, now=now, history=self.history,
+                          open_doors=frozenset(self.door_contact_open))
+        self._apply(decision, presentation, now)
+        return decision
+
+    def _apply(self, decision: Decision, presentation: Presentation, now: float) -> None:
+        self.history.record(decision, presentation, now)
+        door = self.rules().doors.get(presentation.door)
+        for event in decision.events(presentation, int(now),
+                                     door_name=door.name if door else ""):
+            self.emit(event)
+        if decision.granted:
+            self._unlock(presentation.door)
+            user = self.state.users.get(decision.user_id or "")
+            if user is not None and user.uses_left is not None:
+                self.state.users[user.user_id] = _with(user, uses_left=max(0, user.uses_left - 1))
+
+    def _unlock(self, door: int) -> None:
+        doors = self.state.config.get("AccessControl") or []
+        hold = _int(doors[door].get("UnlockHoldInterval")) if door < len(doors) else 3000
+        self.unlocked_until[door] = time.monotonic() + max(hold, 0) / 1000
+
+    def open_door(self, door: int, user_id: str | None = None) -> Decision:
+        """``accessControl.cgi?action=openDoor``: a remote unlock, with its access event."""
+        return self.present(Presentation(door=door, remote=True, user_id=user_id))
+
+    def press_exit_button(self, door: int = 0) -> Decision:
+        """The exit button: an AccessControl event (Method 5) and a ButtonExit event."""
+        decision = self.present(Presentation(door=door, exit_button=True))
+        self.emit(RawEvent("_Button_", "Pulse", door,
+                           {"Local": True, "ReaderID": str(door + 1), "Type": "Button"}))
+        return decision
+
+    def set_door_contact(self, door: int, *, is_open: bool) -> None:
+        """The door sensor: DoorStatus, and BreakIn when opened while locked."""
+        utc = int(self.now())
+        name = self._door_name(door)
+        was_open = door in self.door_contact_open
+        if is_open == was_open:
+            return
+        if is_open:
+            self.door_contact_open.add(door)
+            self.emit(RawEvent("DoorStatus", "Pulse", door,
+                               {"Door": door, "Name": name, "Status": "Open", "UTC": utc}))
+            if time.monotonic() > self.unlocked_until.get(door, 0.0):
+                self.emit(RawEvent("BreakIn", "Pulse", door, {"Name": name, "UTC": utc}))
+        else:
+            self.door_contact_open.discard(door)
+            self.emit(RawEvent("DoorStatus", "Pulse", door,
+                               {"Door": door, "Name": name, "Status": "Close", "UTC": utc}))
+
+    def door_held_open(self, door: int, *, started: bool = True) -> None:
+        """DoorNotClosed Start/Stop (the device raises it after ``CloseTimeout``)."""
+        self.emit(RawEvent("DoorNotClosed", "Start" if started else "Stop", door,
+                           {"Name": self._door_name(door), "UTC": int(self.now())}))
+
+    def tamper(self) -> None:
+        """The device is pulled off the wall."""
+        self.emit(RawEvent("ChassisIntruded", "Pulse", 0, {"UTC": int(self.now())}))
+
+    def local_alarm(self, *, started: bool = True) -> None:
+        """The local alarm input fires."""
+        self.emit(RawEvent("AlarmLocal", "Start" if started else "Stop", 0,
+                           {"UTC": int(self.now())}))
+
+    def reboot(self) -> None:
+        """Drop every stream, keep the records, come back with a Reboot event."""
+        self.drop_streams()
+        self.history = MemoryHistory()
+        self.door_contact_open.clear()
+        self.unlocked_until.clear()
+        self.emit(RawEvent("Reboot", "Pulse", 0, {"UTC": int(self.now())}))
+        self.save()
+
+    def _door_name(self, door: int) -> str:
+        doors = self.state.config.get("AccessControl") or []
+        if door < len(doors) and isinstance(doors[door], dict):
+            return str(doors[door].get("Name", f"Door{door + 1}"))
+        return f"Door{door + 1}"
+
+    # -- faults ------------------------------------------------------------------------
+
+    def drop_streams(self) -> None:
+        """Close every attach stream now (a reboot or a network cut)."""
+        for sub in list(self.subscriptions):
+            sub.offer(None)
+        self.subscriptions.clear()
+
+    def stall_streams(self, seconds: float) -> None:
+        """Keep streams open but send nothing, heartbeats included."""
+        self.faults.stall_until = time.monotonic() + seconds
+
+    def delay_replies(self, seconds: float) -> None:
+        """Answer every request ``seconds`` late."""
+        self.faults.delay_seconds = max(0.0, seconds)
+
+    def fail_replies(self, seconds: float, status: int = 500) -> None:
+        """Answer HTTP ``status`` to everything for ``seconds``."""
+        self.faults.fail_status = status
+        self.faults.fail_until = time.monotonic() + seconds
+
+    def garbage_into_streams(self, garbage: bytes) -> None:
+        """Write raw bytes into every open stream (parsers must survive them)."""
+        for sub in self.subscriptions:
+            sub.offer(garbage)
+
+    # -- persistence -------------------------------------------------------------------
+
+    def save(self) -> None:
+        """Persist the state when a state file was given."""
+        if self.state_file is not None:
+            self.state.save(self.state_file)
+
+    def upsert_users(self, users: Iterable[User]) -> None:
+        """Replace or add users (used by scenarios and fixtures)."""
+        for user in users:
+            self.state.users[user.user_id] = user
+
+
+def _with(user: User, **changes: Any) -> User:
+    return msgspec.structs.replace(user, **changes)
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return 0
