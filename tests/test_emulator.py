@@ -149,7 +149,8 @@ async def test_access_records_and_record_finder(client: httpx.AsyncClient) -> No
     await client.post("/cgi-bin/AccessCard.cgi?action=insertMulti", json={"CardList": [
         {"UserID": "5", "CardNo": "12EA3004"}]})
     granted = await _present(client, card_no="12EA3004")
-    assert granted == {"granted": True, "method": 1, "error": 0, "user_id": "5"}
+    assert granted == {"granted": True, "method": 1, "error": 0, "user_id": "5",
+                       "message": None}
     denied = await _present(client, card_no="FFFF0000")
     assert denied["granted"] is False
     assert denied["error"] == 16

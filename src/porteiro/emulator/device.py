@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from pathlib import Path
 
+    from porteiro.emulator.uplink import Uplink
+
 __all__ = ["EmulatedDevice", "Faults", "Subscription"]
 
 _LOG = logging.getLogger(__name__)
@@ -113,7 +115,7 @@ class EmulatedDevice:
         self.door_contact_open: set[int] = set()
         self.unlocked_until: dict[int, float] = {}
         self.online_messages: list[str] = []
-        self._rebooting = False
+        self.uplink: Uplink | None = None
 
     # -- clock -------------------------------------------------------------------------
 
@@ -151,21 +153,30 @@ class EmulatedDevice:
         """Close a subscription."""
         self.subscriptions.discard(sub)
 
-    def emit(self, event: RawEvent) -> RawEvent:
-        """Publish an event: record log (access events), attach streams, push queue."""
+    def emit(self, event: RawEvent, *, upload: bool = True) -> RawEvent:
+        """Publish an event: record log (access events), attach streams, upload queue.
+
+        ``upload=False`` for an access event the Modo Online server already saw as the
+        request itself.
+        """
         if event.code == "AccessControl":
             self._record(event)
         for sub in self.subscriptions:
             if sub.wants(event):
                 sub.offer(event)
-        mode = _int(self.state.config.get("Intelbras_ModeCfg", {}).get("DeviceMode"))
-        if mode in (1, 3):
+        if upload and self.device_mode() in (1, 2, 3):
             pending = self.state.pending_push
             pending.append({"Code": event.code, "Action": event.action, "Index": event.index,
                             "Data": event.data})
             if len(pending) > self.state.limits.max_pending_push:
                 del pending[0]
+            if self.uplink is not None:
+                self.uplink.notify()
         return event
+
+    def device_mode(self) -> int:
+        """``Intelbras_ModeCfg.DeviceMode`` (0 stand-alone, 1 push, 2 Modo Online)."""
+        return _int((self.state.config.get("Intelbras_ModeCfg") or {}).get("DeviceMode"))
 
     def _record(self, event: RawEvent) -> None:
         data = event.data
@@ -195,20 +206,37 @@ class EmulatedDevice:
                            doors=door_rules(self.state.config), duress_password=duress,
                            utc_offset_seconds=self.state.utc_offset_seconds)
 
+    def decide(self, presentation: Presentation) -> Decision:
+        """The local decision for ``presentation`` (nothing emitted)."""
+        return decide(self.rules(), presentation, now=self.now(), history=self.history,
+                      open_doors=frozenset(self.door_contact_open))
+
     def present(self, presentation: Presentation) -> Decision:
         """Someone presents credentials at a reader: decide, emit, unlock if granted."""
-        now = self.now()
-        decision = decide(self.rules(), presentation, now=now, history=self.history,
-                          open_doors=frozenset(self.door_contact_open))
-        self._apply(decision, presentation, now)
+        decision = self.decide(presentation)
+        self._apply(decision, presentation, self.now())
         return decision
 
-    def _apply(self, decision: Decision, presentation: Presentation, now: float) -> None:
+    async def present_async(self, presentation: Presentation) -> Decision:
+        """Like :meth:`present`, but in Modo Online the server decides (see uplink)."""
+        if (self.device_mode() != 2 or self.uplink is None or self.uplink.server() is None
+                or presentation.exit_button or presentation.remote):
+            return self.present(presentation)
+        local = self.decide(presentation)
+        decision, message = await self.uplink.ask_server(presentation, local)
+        if message is not None:
+            self.online_messages.append(message)
+        # Offline decisions are queued and sent later; online ones were the request.
+        self._apply(decision, presentation, self.now(), upload=message is None)
+        return decision
+
+    def _apply(self, decision: Decision, presentation: Presentation, now: float, *,
+               upload: bool = True) -> None:
         self.history.record(decision, presentation, now)
         door = self.rules().doors.get(presentation.door)
         for event in decision.events(presentation, int(now),
                                      door_name=door.name if door else ""):
-            self.emit(event)
+            self.emit(event, upload=upload or event.code != "AccessControl")
         if decision.granted:
             self._unlock(presentation.door)
             user = self.state.users.get(decision.user_id or "")

@@ -20,6 +20,7 @@ from aiohttp import web
 from porteiro.emulator.device import EmulatedDevice
 from porteiro.emulator.service import build_app
 from porteiro.emulator.state import DeviceIdentity, State
+from porteiro.emulator.uplink import Uplink
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -68,6 +69,8 @@ class EmulatorHost:
         sockets = getattr(server, "sockets", None) or []
         bound = sockets[0].getsockname()[1] if sockets else port
         self._runners.append(runner)
+        device.uplink = Uplink(device)
+        await device.uplink.start()
         self.devices.append(device)
         self.ports.append(bound)
         return int(bound)
@@ -76,6 +79,8 @@ class EmulatorHost:
         """Stop every device (streams are dropped first so that shutdown is quick)."""
         for device in self.devices:
             device.drop_streams()
+            if device.uplink is not None:
+                await device.uplink.close()
             with contextlib.suppress(OSError):
                 device.save()
         for runner in self._runners:

@@ -527,6 +527,18 @@ async def sim(request: web.Request) -> web.StreamResponse:
     body = await _json_body(request) if request.can_read_body else {}
     if not isinstance(body, dict):
         return web.json_response({"error": "body must be a JSON object"}, status=400)
+    if action == "present":
+        try:
+            if "direction" in body:
+                body["direction"] = str(Direction(body["direction"]))
+            presentation = msgspec.convert(body, Presentation)
+        except (ValueError, TypeError, msgspec.ValidationError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        decision = await device.present_async(presentation)
+        return web.json_response({"granted": decision.granted, "method": int(decision.method),
+                                  "error": int(decision.error), "user_id": decision.user_id,
+                                  "message": device.online_messages[-1]
+                                  if device.online_messages else None})
     try:
         result = _sim_action(device, action, body)
     except (ValueError, TypeError, KeyError, msgspec.ValidationError) as exc:
@@ -538,13 +550,6 @@ async def sim(request: web.Request) -> web.StreamResponse:
 
 def _sim_action(device: EmulatedDevice, action: str, body: dict[str, Any]
                 ) -> dict[str, Any] | None:
-    if action == "present":
-        if "direction" in body:
-            body["direction"] = str(Direction(body["direction"]))
-        presentation = msgspec.convert(body, Presentation)
-        decision = device.present(presentation)
-        return {"granted": decision.granted, "method": int(decision.method),
-                "error": int(decision.error), "user_id": decision.user_id}
     if action == "door":
         device.set_door_contact(int(body.get("door", 0)), is_open=bool(body.get("open", True)))
         return {"ok": True}
