@@ -9,6 +9,7 @@ import typer
 from porteiro import __version__
 from porteiro.cli import codes as codes_cmd
 from porteiro.cli import decode as decode_cmd
+from porteiro.cli import emulate as emulate_cmd
 
 __all__ = ["app", "main"]
 
@@ -16,7 +17,7 @@ app = typer.Typer(
     name="porteiro",
     help=(
         "Porteiro: the server side for Intelbras access-control readers.\n\n"
-        "Decode what devices send, look up their codes. "
+        "Decode what devices send, look up their codes, emulate devices. "
         "Every command speaks English or Brazilian Portuguese (--lang en|pt)."
     ),
     no_args_is_help=True,
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 app.command("decode", no_args_is_help=False)(decode_cmd.decode)
 app.command("codes")(codes_cmd.codes)
+app.command("emulate")(emulate_cmd.emulate)
 
 
 def _version(value: bool) -> None:

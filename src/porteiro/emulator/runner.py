@@ -48,9 +48,16 @@ class EmulatorHost:
 
     @classmethod
     def start(cls, *, devices: int = 1, base_port: int = 0, host: str = "127.0.0.1",
-              states: list[State] | None = None, state_dir: Path | None = None) -> _Starter:
-        """An async context manager that starts the devices and stops them on exit."""
-        return _Starter(cls(host=host), devices, base_port, states, state_dir)
+              states: list[State] | None = None, state_dir: Path | None = None,
+              state_files: list[Path] | None = None) -> _Starter:
+        """An async context manager that starts the devices and stops them on exit.
+
+        ``states`` gives the initial states; ``state_files`` (or ``state_dir``, one
+        ``device-N.json`` each) persist them and are read back when they exist.
+        """
+        if state_files is None and state_dir is not None:
+            state_files = [state_dir / f"device-{i}.json" for i in range(devices)]
+        return _Starter(cls(host=host), devices, base_port, states, state_files)
 
     @property
     def endpoints(self) -> list[tuple[EmulatedDevice, str]]:
@@ -90,23 +97,22 @@ class EmulatorHost:
 
 class _Starter:
     def __init__(self, host: EmulatorHost, count: int, base_port: int,
-                 states: list[State] | None, state_dir: Path | None) -> None:
+                 states: list[State] | None, state_files: list[Path] | None) -> None:
         self._host = host
         self._count = count
         self._base_port = base_port
         self._states = states
-        self._state_dir = state_dir
+        self._state_files = state_files
 
     async def __aenter__(self) -> EmulatorHost:
         host = self._host
         try:
             for index in range(self._count):
-                state_file = (self._state_dir / f"device-{index}.json"
-                              if self._state_dir is not None else None)
-                if self._states is not None:
-                    state = self._states[index]
-                elif state_file is not None and state_file.exists():
+                state_file = self._state_files[index] if self._state_files else None
+                if state_file is not None and state_file.exists():
                     state = State.load(state_file)
+                elif self._states is not None:
+                    state = self._states[index]
                 else:
                     state = make_state(index)
                 port = self._base_port + index if self._base_port else 0
