@@ -7,13 +7,16 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from porteiro.emulator import EmulatedDevice, make_state
 from porteiro.emulator.traffic import run_traffic
 from porteiro.wire.kv import parse_kv
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _free_port() -> int:
@@ -25,7 +28,7 @@ def _free_port() -> int:
 def test_emulate_command_serves_devices_with_their_own_serials(tmp_path: Path) -> None:
     port = _free_port()
     state = tmp_path / "reader.json"
-    proc = subprocess.Popen(  # our own interpreter and package
+    proc = subprocess.Popen(  # noqa: S603  # our own interpreter and package
         [sys.executable, "-m", "porteiro", "emulate", "--port", str(port), "--devices", "2",
          "--serial", "ABC123", "--errors", "legacy", "--state", str(state)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
