@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path  # noqa: TC003  # typer reads the annotations at runtime
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
@@ -12,7 +13,7 @@ from rich.table import Table
 
 from porteiro.cli._common import language as lang_of
 from porteiro.emulator import EmulatorHost, State, make_state
-from porteiro.emulator.traffic import run_traffic
+from porteiro.emulator.traffic import run_fleet_traffic
 
 _TEXT = {
     "title": ("Emulated devices (Ctrl-C to stop)", "Dispositivos emulados (Ctrl-C para parar)"),
@@ -48,6 +49,9 @@ def emulate(
                                          help="Port of device 0 with --devices (default --port)."),
     doors: int = typer.Option(1, "--doors", min=1, max=4, help="Doors per device."),
     traffic: float = typer.Option(0.0, "--traffic", help="Generated actions/s per device."),
+    push: str | None = typer.Option(
+        None, "--push", help="Push every event to this server (http://IP:PORT/PATH), as "
+        "DeviceMode=1 with PictureHttpUpload would."),
     lang: str = typer.Option("en", "--lang", "-l", envvar="PORTEIRO_LANG", help="en or pt."),
 ) -> None:
     """Run emulated Intelbras readers that speak the device's HTTP API.
@@ -75,6 +79,8 @@ def emulate(
         one.identity.device_type = model
         if serial and index == 0:
             one.identity.serial = serial
+        if push:
+            _configure_push(one, push)
         states.append(one)
     files = None
     if state is not None:
@@ -84,6 +90,20 @@ def emulate(
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(host, first_port, states, files, traffic, language, console))
     console.print(_t("stopped", language))
+
+
+def _configure_push(state: State, url: str) -> None:
+    parsed = urlsplit(url)
+    if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+        raise typer.BadParameter("use http://IP:PORT/PATH", param_hint="--push")
+    state.config["Intelbras_ModeCfg"]["DeviceMode"] = 1
+    upload = state.config["PictureHttpUpload"]
+    upload["Enable"] = True
+    upload["UploadServerList"][0].update({
+        "Address": parsed.hostname, "Port": parsed.port or (443 if parsed.scheme == "https"
+                                                            else 80),
+        "Uploadpath": parsed.path or "/notification",
+        "HttpsEnable": parsed.scheme == "https"})
 
 
 async def _serve(host: str, port: int, states: list[State], files: list[Path] | None,
@@ -104,7 +124,7 @@ async def _serve(host: str, port: int, states: list[State], files: list[Path] | 
         tasks = []
         if traffic > 0:
             console.print(_t("traffic", lang, rate=traffic))
-            tasks = [asyncio.create_task(run_traffic(d, rate=traffic)) for d in running.devices]
+            tasks = [asyncio.create_task(run_fleet_traffic(running.devices, rate=traffic))]
         try:
             await asyncio.Event().wait()
         finally:

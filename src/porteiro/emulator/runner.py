@@ -15,12 +15,13 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import aiohttp
 from aiohttp import web
 
 from porteiro.emulator.device import EmulatedDevice
 from porteiro.emulator.service import build_app
 from porteiro.emulator.state import DeviceIdentity, State
-from porteiro.emulator.uplink import Uplink
+from porteiro.emulator.uplink import Uplink, new_session
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -45,6 +46,7 @@ class EmulatorHost:
     devices: list[EmulatedDevice] = field(default_factory=list)
     ports: list[int] = field(default_factory=list)
     _runners: list[web.AppRunner] = field(default_factory=list)
+    _client: aiohttp.ClientSession | None = None
 
     @classmethod
     def start(cls, *, devices: int = 1, base_port: int = 0, host: str = "127.0.0.1",
@@ -76,7 +78,10 @@ class EmulatorHost:
         sockets = getattr(server, "sockets", None) or []
         bound = sockets[0].getsockname()[1] if sockets else port
         self._runners.append(runner)
-        device.uplink = Uplink(device)
+        if self._client is None:
+            # One HTTP client (and one TLS context) for the whole fleet's uploads.
+            self._client = new_session()
+        device.uplink = Uplink(device, client=self._client)
         await device.uplink.start()
         self.devices.append(device)
         self.ports.append(bound)
@@ -93,6 +98,9 @@ class EmulatorHost:
         for runner in self._runners:
             await runner.cleanup()
         self._runners.clear()
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
 
 class _Starter:

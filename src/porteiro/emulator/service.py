@@ -181,6 +181,8 @@ async def config_manager(request: web.Request) -> web.StreamResponse:
         except MalformedInputError:
             return _error(device, R.INVALID_ARGS)
         device.save()
+        if device.uplink is not None:
+            device.uplink.notify_config()
         return _ok()
     return _error(device, R.UNSUPPORTED, not_implemented=True)
 

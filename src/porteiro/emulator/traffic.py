@@ -22,7 +22,7 @@ from porteiro.codes import CardStatus, CardType, Direction, UserType
 if TYPE_CHECKING:
     from porteiro.emulator.device import EmulatedDevice
 
-__all__ = ["populate", "run_traffic", "step"]
+__all__ = ["populate", "run_fleet_traffic", "run_traffic", "step"]
 
 _FIRST = ["Ana", "João", "Maria", "José", "Francisca", "Antônio", "Beatriz", "Carlos",
           "Fernanda", "Luís", "Juliana", "Paulo", "Camila", "Rafael", "Letícia", "Gustavo"]
@@ -96,4 +96,26 @@ async def run_traffic(device: EmulatedDevice, *, rate: float, duration: float | 
             step(device, rng)
             done += 1
         await asyncio.sleep(min(0.05, 1 / rate))
+    return done
+
+
+async def run_fleet_traffic(devices: list[EmulatedDevice], *, rate: float,
+                            duration: float | None = None, seed: int | None = None) -> int:
+    """``rate`` actions/s on each of ``devices``, from ONE task (cheap for big fleets)."""
+    if rate <= 0:
+        raise ValueError("rate must be positive")
+    if not devices:
+        return 0
+    rng = random.Random(seed)  # noqa: S311  # simulation, not cryptography
+    for device in devices:
+        populate(device)
+    total_rate = rate * len(devices)
+    start = time.monotonic()
+    done = 0
+    while duration is None or time.monotonic() - start < duration:
+        due = int((time.monotonic() - start) * total_rate) + 1
+        while done < due:
+            step(devices[done % len(devices)], rng)
+            done += 1
+        await asyncio.sleep(0.02)
     return done

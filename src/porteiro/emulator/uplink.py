@@ -38,7 +38,7 @@ import random
 import time
 from typing import TYPE_CHECKING, Any
 
-import httpx
+import aiohttp
 import msgspec
 
 from porteiro.codes import EventError, OpenMethod, UserType
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from porteiro.access import Decision, Presentation
     from porteiro.emulator.device import EmulatedDevice
 
-__all__ = ["Uplink"]
+__all__ = ["Uplink", "new_session"]
 
 _LOG = logging.getLogger(__name__)
 _FACE_METHODS = frozenset({OpenMethod.FACE, OpenMethod.FACE_REMOTE, OpenMethod.CARD_AND_FACE,
@@ -58,6 +58,14 @@ _FACE_METHODS = frozenset({OpenMethod.FACE, OpenMethod.FACE_REMOTE, OpenMethod.C
 SNAPSHOT = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + (
     b"\x00" * 2048) + b"\xff\xd9"
 """A stand-in face snapshot (a minimal JPEG frame)."""
+
+
+_NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError)
+
+
+def new_session() -> aiohttp.ClientSession:
+    """An upload session; one can serve a whole fleet (no per-host connection limit)."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, limit_per_host=0))
 
 
 def _int(value: object, default: int = 0) -> int:
@@ -70,14 +78,17 @@ def _int(value: object, default: int = 0) -> int:
 class Uplink:
     """Push and Modo Online traffic of one device; a task per concern, all tracked."""
 
-    def __init__(self, device: EmulatedDevice, *, backoff_cap: float = 30.0) -> None:
+    def __init__(self, device: EmulatedDevice, *, backoff_cap: float = 30.0,
+                 client: aiohttp.ClientSession | None = None) -> None:
         self.device = device
         self.backoff_cap = backoff_cap
         self.wakeup = asyncio.Event()
+        self.reconfigured = asyncio.Event()
+        self._own_client = client is None
         self.delivered = 0
         self.failures = 0
         self.keepalives = 0
-        self._client: httpx.AsyncClient | None = None
+        self._client: aiohttp.ClientSession | None = client
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- configuration as the device reads it ------------------------------------------
@@ -107,7 +118,8 @@ class Uplink:
 
     async def start(self) -> None:
         """Start the push and keepalive loops (they idle while the mode is off)."""
-        self._client = httpx.AsyncClient(timeout=10)
+        if self._client is None:
+            self._client = new_session()
         for loop in (self._push_loop, self._keepalive_loop):
             name = f"{loop.__name__}-{self.device.state.identity.serial}"
             task = asyncio.create_task(loop(), name=name)
@@ -121,12 +133,17 @@ class Uplink:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._client is not None and self._own_client:
+            await self._client.close()
+        self._client = None
 
     def notify(self) -> None:
         """A new event is queued."""
+        self.wakeup.set()
+
+    def notify_config(self) -> None:
+        """The configuration changed (setConfig): modes and servers are read again."""
+        self.reconfigured.set()
         self.wakeup.set()
 
     # -- push --------------------------------------------------------------------------
@@ -141,14 +158,17 @@ class Uplink:
             self.device.now() + self.device.state.utc_offset_seconds))
         return format_push_body([event], time=stamp, image=image)
 
-    async def _post(self, item: dict[str, Any], timeout: float) -> httpx.Response:
+    async def _post(self, item: dict[str, Any], timeout: float) -> tuple[int, bytes]:
+        """POST one event; (status, body). Raises OSError/aiohttp errors/TimeoutError."""
         assert self._client is not None  # noqa: S101  # started before use
         server = self.server()
         if server is None:
-            raise httpx.ConnectError("no upload server configured")
+            raise aiohttp.ClientConnectionError("no upload server configured")
         body, ctype = self._body(item)
-        return await self._client.post(server + self.upload_path(), content=body,
-                                       headers={"Content-Type": ctype}, timeout=timeout)
+        async with self._client.post(server + self.upload_path(), data=body,
+                                     headers={"Content-Type": ctype},
+                                     timeout=aiohttp.ClientTimeout(total=timeout)) as reply:
+            return reply.status, await reply.read()
 
     async def _push_loop(self) -> None:
         delay = 0.5
@@ -159,9 +179,9 @@ class Uplink:
                 await self.wakeup.wait()
                 continue
             try:
-                reply = await self._post(pending[0], timeout=10)
-                ok = reply.status_code == 200
-            except httpx.HTTPError as exc:
+                status, _ = await self._post(pending[0], timeout=10)
+                ok = status == 200
+            except _NETWORK_ERRORS as exc:
                 _LOG.debug("push to %s failed: %s", self.server(), exc)
                 ok = False
             if ok:
@@ -179,25 +199,28 @@ class Uplink:
     # -- Modo Online -----------------------------------------------------------------------
 
     async def _keepalive_loop(self) -> None:
-        last = 0.0
         while True:
-            # Re-read the configuration often: setConfig takes effect without a restart.
-            await asyncio.sleep(0.25)
             cfg = (self.device.state.config.get("Intelbras_ModeCfg") or {}).get("KeepAlive") or {}
             interval = max(1, _int(cfg.get("Interval"), 10))
             enabled = str(cfg.get("Enable")).lower() == "true"
             if self.mode() != 2 or not enabled or not self.server():
+                # Idle until setConfig changes something (no polling: a thousand devices
+                # in one process must cost nothing while they are not in Modo Online).
+                self.reconfigured.clear()
+                await self.reconfigured.wait()
                 continue
-            if time.monotonic() - last < interval:
-                continue
-            last = time.monotonic()
             path = str(cfg.get("Path") or "/keepalive")
             timeout = max(0.1, _int(cfg.get("TimeOut"), 2000) / 1000)
             assert self._client is not None  # noqa: S101  # started before use
-            with contextlib.suppress(httpx.HTTPError):
-                reply = await self._client.get(f"{self.server()}{path}", timeout=timeout)
-                if reply.status_code == 200:
-                    self.keepalives += 1
+            with contextlib.suppress(*_NETWORK_ERRORS):
+                async with self._client.get(f"{self.server()}{path}",
+                                            timeout=aiohttp.ClientTimeout(total=timeout)) as reply:
+                    await reply.read()
+                    if reply.status == 200:
+                        self.keepalives += 1
+            self.reconfigured.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.reconfigured.wait(), interval)
 
     async def ask_server(self, presentation: Presentation, local: Decision
                          ) -> tuple[Decision, str | None]:
@@ -211,10 +234,10 @@ class Uplink:
         utc = int(self.device.now())
         (event, *_) = local.events(presentation, utc)
         try:
-            reply = await self._post({"Code": event.code, "Action": event.action,
-                                      "Index": event.index, "Data": event.data}, timeout)
-            verdict = parse_online_reply(reply.content) if reply.status_code == 200 else None
-        except (httpx.HTTPError, MalformedInputError):
+            status, content = await self._post({"Code": event.code, "Action": event.action,
+                                                "Index": event.index, "Data": event.data}, timeout)
+            verdict = parse_online_reply(content) if status == 200 else None
+        except (*_NETWORK_ERRORS, MalformedInputError):
             verdict = None
         if verdict is None:
             return _offline(local), None
