@@ -25,6 +25,7 @@ import httpx
 from aiohttp import web
 
 from porteiro.wire import AttachStreamParser, RawEvent
+from porteiro.wire.push import parse_push_body
 
 AUTH = ("admin", "admin123")
 TARGET_DEVICES = 1000
@@ -123,12 +124,14 @@ async def _count_streams(base: int, count: int, seconds: float) -> tuple[int, in
 async def _count_push(port: int, seconds: float, ready: asyncio.Event, start_at: list[float]
                       ) -> int:
     received = 0
+    posts = 0
 
     async def notification(request: web.Request) -> web.Response:
-        nonlocal received
-        await request.read()
+        nonlocal received, posts
+        body = await request.read()
         if start_at and time.monotonic() >= start_at[0]:
-            received += 1
+            received += len(parse_push_body(body, request.headers.get("Content-Type")).events)
+            posts += 1
         return web.Response(text="OK")
 
     app = web.Application()
@@ -143,6 +146,7 @@ async def _count_push(port: int, seconds: float, ready: asyncio.Event, start_at:
         await asyncio.sleep(max(0.0, start_at[0] - time.monotonic()) + seconds)
     finally:
         await runner.cleanup()
+    print(f"  push: {posts / seconds:,.0f} POSTs/s carrying {received / seconds:,.0f} events/s")
     return received
 
 

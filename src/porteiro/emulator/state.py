@@ -55,6 +55,8 @@ class Limits(msgspec.Struct):
     max_streams: int = 8
     max_records: int = 300_000
     max_pending_push: int = 100_000
+    max_events_per_post: int = 20
+    """Largest batch when draining a push backlog (one event per POST otherwise)."""
 
 
 def default_config(doors: int, mac: str) -> dict[str, Any]:

@@ -148,23 +148,26 @@ class Uplink:
 
     # -- push --------------------------------------------------------------------------
 
-    def _body(self, item: dict[str, Any]) -> tuple[bytes, str]:
-        event = RawEvent(str(item["Code"]), str(item.get("Action", "Pulse")),
-                         _int(item.get("Index")), dict(item.get("Data") or {}),
-                         {"PhysicalAddress": self.device.state.identity.mac})
-        method = event.data.get("Method")
-        image = SNAPSHOT if event.code == "AccessControl" and method in _FACE_METHODS else None
+    def _body(self, items: list[dict[str, Any]]) -> tuple[bytes, str]:
+        mac = self.device.state.identity.mac
+        events = [RawEvent(str(item["Code"]), str(item.get("Action", "Pulse")),
+                           _int(item.get("Index")), dict(item.get("Data") or {}),
+                           {"PhysicalAddress": mac}) for item in items]
+        first = events[0]
+        face = first.code == "AccessControl" and first.data.get("Method") in _FACE_METHODS
+        image = SNAPSHOT if len(events) == 1 and face else None
         stamp = time.strftime("%d-%m-%Y %H:%M:%S", time.gmtime(
             self.device.now() + self.device.state.utc_offset_seconds))
-        return format_push_body([event], time=stamp, image=image)
+        return format_push_body(events, time=stamp, image=image)
 
-    async def _post(self, item: dict[str, Any], timeout: float) -> tuple[int, bytes]:
-        """POST one event; (status, body). Raises OSError/aiohttp errors/TimeoutError."""
+    async def _post(self, item: dict[str, Any] | list[dict[str, Any]], timeout: float
+                    ) -> tuple[int, bytes]:
+        """POST one event (or a batch); (status, body). Raises network errors."""
         assert self._client is not None  # noqa: S101  # started before use
         server = self.server()
         if server is None:
             raise aiohttp.ClientConnectionError("no upload server configured")
-        body, ctype = self._body(item)
+        body, ctype = self._body(item if isinstance(item, list) else [item])
         async with self._client.post(server + self.upload_path(), data=body,
                                      headers={"Content-Type": ctype},
                                      timeout=aiohttp.ClientTimeout(total=timeout)) as reply:
@@ -178,15 +181,19 @@ class Uplink:
                 self.wakeup.clear()
                 await self.wakeup.wait()
                 continue
+            # One event per POST while the device keeps up; a backlog (after an outage,
+            # or under load) drains several per POST, in order: the body's "Events" is a
+            # list [GUESS: batching is not documented].
+            batch = pending[: max(1, self.device.state.limits.max_events_per_post)]
             try:
-                status, _ = await self._post(pending[0], timeout=10)
+                status, _ = await self._post(batch, timeout=10)
                 ok = status == 200
             except _NETWORK_ERRORS as exc:
                 _LOG.debug("push to %s failed: %s", self.server(), exc)
                 ok = False
             if ok:
-                pending.pop(0)
-                self.delivered += 1
+                del pending[: len(batch)]
+                self.delivered += len(batch)
                 delay = 0.5
                 if not pending:
                     self.device.save()
