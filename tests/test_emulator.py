@@ -272,3 +272,38 @@ async def test_many_devices_have_their_own_identity() -> None:
                                ).content)["sn"]
             serials.add(sn)
     assert len(serials) == 5
+
+
+async def test_pytest_plugin_fixture(emulated_device: tuple[EmulatedDevice, str]) -> None:
+    device, url = emulated_device
+    async with httpx.AsyncClient(base_url=url, auth=AUTH) as http:
+        reply = await http.get("/cgi-bin/magicBox.cgi?action=getSerialNo")
+    assert reply.content == f"sn={device.state.identity.serial}\r\n".encode()
+
+
+async def test_fault_delay_and_stall_and_drop(client: httpx.AsyncClient,
+                                              device: EmulatedDevice) -> None:
+    device.delay_replies(0.3)
+    started = asyncio.get_running_loop().time()
+    await client.get("/cgi-bin/magicBox.cgi?action=getSerialNo")
+    assert asyncio.get_running_loop().time() - started >= 0.3
+    device.delay_replies(0)
+    async with client.stream("GET", "/cgi-bin/eventManager.cgi?action=attach&codes=[All]"
+                             "&heartbeat=1") as stream:
+        parser = AttachStreamParser.for_content_type(stream.headers["content-type"])
+        items: list[object] = []
+
+        async def reader() -> None:
+            async for chunk in stream.aiter_raw():
+                items.extend(parser.feed(chunk))
+
+        task = asyncio.create_task(reader())
+        await asyncio.sleep(0.05)
+        device.stall_streams(1.5)
+        device.tamper()
+        await asyncio.sleep(1.2)
+        assert items == []  # stalled: no event, not even a heartbeat
+        await asyncio.sleep(1.0)
+        assert [i.code for i in items if isinstance(i, RawEvent)] == ["ChassisIntruded"]
+        device.drop_streams()
+        await asyncio.wait_for(task, 5)  # the reader ends: the device hung up

@@ -37,6 +37,15 @@ PUBLIC = {
         "BATCH_ENVELOPE_CODE", "ErrorReply", "error_for_reply", "format_batch_error",
         "format_json_error", "format_legacy_error", "parse_error_reply",
     },
+    "porteiro.access": {
+        "ALWAYS", "ANY", "AccessRules", "Card", "Decision", "DoorRule", "Factor", "History",
+        "MemoryHistory", "OpenRequirement", "Presentation", "Schedule", "User", "UserStatus",
+        "decide", "method_for",
+    },
+    "porteiro.emulator": {
+        "DeviceIdentity", "EmulatedDevice", "EmulatorHost", "Faults", "Limits", "State",
+        "Subscription", "build_app", "make_state",
+    },
     "porteiro.events": {
         "AccessControlEvent", "AlarmEvent", "DoorStatusEvent", "Event", "ExitButtonEvent",
         "SystemEvent", "UnknownEvent", "build_event", "event_from_record",
