@@ -307,3 +307,51 @@ async def test_fault_delay_and_stall_and_drop(client: httpx.AsyncClient,
         assert [i.code for i in items if isinstance(i, RawEvent)] == ["ChassisIntruded"]
         device.drop_streams()
         await asyncio.wait_for(task, 5)  # the reader ends: the device hung up
+
+
+async def test_door_held_open_raises_door_not_closed(client: httpx.AsyncClient,
+                                                     device: EmulatedDevice) -> None:
+    await client.get("/cgi-bin/configManager.cgi?action=setConfig&AccessControl[0].CloseTimeout=1")
+    sub = device.subscribe(None)
+    device.open_door(0)  # unlocked: no BreakIn
+    device.set_door_contact(0, is_open=True)
+    await asyncio.sleep(1.3)
+    device.set_door_contact(0, is_open=False)
+    codes = []
+    while not sub.queue.empty():
+        item = sub.queue.get_nowait()
+        assert isinstance(item, RawEvent)
+        codes.append((item.code, item.action))
+    device.unsubscribe(sub)
+    assert codes == [("AccessControl", "Pulse"), ("DoorStatus", "Pulse"),
+                     ("DoorNotClosed", "Start"), ("DoorStatus", "Pulse"),
+                     ("DoorNotClosed", "Stop")]
+
+
+async def test_forced_door_is_a_break_in(device: EmulatedDevice) -> None:
+    sub = device.subscribe(None)
+    device.set_door_contact(0, is_open=True)
+    codes = [sub.queue.get_nowait().code for _ in range(sub.queue.qsize())]  # type: ignore[union-attr]
+    device.unsubscribe(sub)
+    assert codes == ["DoorStatus", "BreakIn"]
+
+
+async def test_too_many_logins(client: httpx.AsyncClient, device: EmulatedDevice,
+                               host: EmulatorHost) -> None:
+    device.state.limits.max_logins = 1
+    assert (await client.get("/cgi-bin/magicBox.cgi?action=getSerialNo")).status_code == 200
+    _, url = host.endpoints[0]
+    other = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+    async with httpx.AsyncClient(base_url=url, auth=AUTH,
+                                 transport=other) as second:
+        refused = await second.get("/cgi-bin/magicBox.cgi?action=getSerialNo")
+    assert json.loads(refused.content)["code"] == int(RequestError.TOO_MANY_CONNECTIONS)
+
+
+async def test_sim_traffic(client: httpx.AsyncClient, device: EmulatedDevice) -> None:
+    reply = await client.post("/sim/traffic", json={"rate": 200, "duration": 0.5})
+    assert reply.json()["ok"] is True
+    await asyncio.sleep(0.8)
+    assert len(device.state.records) > 20
+    bad = await client.post("/sim/traffic", json={"rate": -1})
+    assert bad.status_code == 400

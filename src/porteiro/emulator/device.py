@@ -116,6 +116,11 @@ class EmulatedDevice:
         self.unlocked_until: dict[int, float] = {}
         self.online_messages: list[str] = []
         self.uplink: Uplink | None = None
+        self.sessions: dict[str, float] = {}
+        """Client address -> last request time (the device's concurrent-login limit)."""
+        self._close_timers: dict[int, asyncio.TimerHandle] = {}
+        self._held_open: set[int] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- clock -------------------------------------------------------------------------
 
@@ -272,10 +277,35 @@ class EmulatedDevice:
                                {"Door": door, "Name": name, "Status": "Open", "UTC": utc}))
             if time.monotonic() > self.unlocked_until.get(door, 0.0):
                 self.emit(RawEvent("BreakIn", "Pulse", door, {"Name": name, "UTC": utc}))
+            self._arm_close_timeout(door)
         else:
             self.door_contact_open.discard(door)
+            timer = self._close_timers.pop(door, None)
+            if timer is not None:
+                timer.cancel()
             self.emit(RawEvent("DoorStatus", "Pulse", door,
                                {"Door": door, "Name": name, "Status": "Close", "UTC": utc}))
+            if door in self._held_open:
+                self._held_open.discard(door)
+                self.door_held_open(door, started=False)
+
+    def _arm_close_timeout(self, door: int) -> None:
+        """Raise DoorNotClosed when the door stays open past ``CloseTimeout`` seconds."""
+        doors = self.state.config.get("AccessControl") or []
+        timeout = _int(doors[door].get("CloseTimeout")) if door < len(doors) else 0
+        if timeout <= 0:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no event loop (plain Python use): held-open is then manual
+        self._close_timers[door] = loop.call_later(timeout, self._close_timeout_expired, door)
+
+    def _close_timeout_expired(self, door: int) -> None:
+        self._close_timers.pop(door, None)
+        if door in self.door_contact_open and door not in self._held_open:
+            self._held_open.add(door)
+            self.door_held_open(door, started=True)
 
     def door_held_open(self, door: int, *, started: bool = True) -> None:
         """DoorNotClosed Start/Stop (the device raises it after ``CloseTimeout``)."""
@@ -294,6 +324,11 @@ class EmulatedDevice:
     def reboot(self) -> None:
         """Drop every stream, keep the records, come back with a Reboot event."""
         self.drop_streams()
+        for timer in self._close_timers.values():
+            timer.cancel()
+        self._close_timers.clear()
+        self._held_open.clear()
+        self.sessions.clear()
         self.history = MemoryHistory()
         self.door_contact_open.clear()
         self.unlocked_until.clear()
@@ -305,6 +340,32 @@ class EmulatedDevice:
         if door < len(doors) and isinstance(doors[door], dict):
             return str(doors[door].get("Name", f"Door{door + 1}"))
         return f"Door{door + 1}"
+
+    def track(self, task: asyncio.Task[Any]) -> None:
+        """Keep a background task (generated traffic...) until it ends or we stop."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def stop_tasks(self) -> None:
+        """Cancel and await the tracked tasks and pending timers."""
+        for timer in self._close_timers.values():
+            timer.cancel()
+        self._close_timers.clear()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def admit(self, client: str, *, window: float = 60.0) -> bool:
+        """Count a login from ``client``; False when ``max_logins`` others are active."""
+        now = time.monotonic()
+        for peer, seen in list(self.sessions.items()):
+            if now - seen > window:
+                del self.sessions[peer]
+        if client not in self.sessions and len(self.sessions) >= self.state.limits.max_logins:
+            return False
+        self.sessions[client] = now
+        return True
 
     # -- faults ------------------------------------------------------------------------
 

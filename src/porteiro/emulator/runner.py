@@ -91,6 +91,7 @@ class EmulatorHost:
         """Stop every device (streams are dropped first so that shutdown is quick)."""
         for device in self.devices:
             device.drop_streams()
+            await device.stop_tasks()
             if device.uplink is not None:
                 await device.uplink.close()
             with contextlib.suppress(OSError):

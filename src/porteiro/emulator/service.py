@@ -27,6 +27,7 @@ from aiohttp import web
 from porteiro.access import Card, Presentation, User, UserStatus
 from porteiro.codes import CardStatus, CardType, Direction, RequestError, UserType
 from porteiro.emulator.device import EmulatedDevice, parse_attach_codes
+from porteiro.emulator.traffic import run_traffic
 from porteiro.exceptions import MalformedInputError
 from porteiro.wire.errors import format_batch_error, format_json_error, format_legacy_error
 from porteiro.wire.kv import OK_BODY, format_kv, format_records, format_table, get_path, set_path
@@ -91,6 +92,8 @@ async def _faults_and_auth(request: web.Request, handler: Any) -> web.StreamResp
             reply = web.Response(status=401, text="Error\r\nUnauthorized!\r\n")
         reply.headers["WWW-Authenticate"] = verifier.challenge()
         return reply
+    if not device.admit(request.remote or "?"):
+        return _error(device, R.TOO_MANY_CONNECTIONS)
     return await handler(request)  # type: ignore[no-any-return]
 
 
@@ -572,6 +575,14 @@ def _sim_action(device: EmulatedDevice, action: str, body: dict[str, Any]
         return {"ok": True, "clock": device.local_text()}
     if action == "fault":
         return _fault(device, body)
+    if action == "traffic":
+        rate = float(body.get("rate", 5))
+        duration = float(body.get("duration", 60))
+        if rate <= 0 or duration <= 0:
+            raise ValueError("rate and duration must be positive")
+        device.track(asyncio.get_running_loop().create_task(
+            run_traffic(device, rate=rate, duration=duration)))
+        return {"ok": True, "rate": rate, "duration": duration}
     if action == "state":
         state = device.state
         return {"users": len(state.users), "cards": len(state.cards), "faces": len(state.faces),

@@ -53,6 +53,8 @@ class Limits(msgspec.Struct):
     max_photo_bytes: int = 384 * 1024
     """A JPEG over about 384 KiB is refused (286064923) [SINGLE: bench-measured]."""
     max_streams: int = 8
+    max_logins: int = 16
+    """Distinct client addresses active (last 60 s) at once; more get TOO_MANY_CONNECTIONS."""
     max_records: int = 300_000
     max_pending_push: int = 100_000
     max_events_per_post: int = 20
