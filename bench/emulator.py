@@ -115,9 +115,14 @@ async def _count_streams(base: int, count: int, seconds: float) -> tuple[int, in
         start = time.monotonic()
         window.extend([start, start + seconds])
         await asyncio.sleep(seconds + 0.5)
+        failed = [t.exception() for t in tasks if t.done() and not t.cancelled()
+                  and t.exception() is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+    if failed:
+        kinds = sorted({f"{type(e).__name__}: {e}"[:120] for e in failed})
+        print(f"  {len(failed)} stream(s) failed: {'; '.join(kinds[:3])}")
     return total, connected
 
 

@@ -355,3 +355,29 @@ async def test_sim_traffic(client: httpx.AsyncClient, device: EmulatedDevice) ->
     assert len(device.state.records) > 20
     bad = await client.post("/sim/traffic", json={"rate": -1})
     assert bad.status_code == 400
+
+
+async def test_remaining_endpoints(client: httpx.AsyncClient, device: EmulatedDevice) -> None:
+    assert (await client.get("/cgi-bin/magicBox.cgi?action=getDeviceType")).content == (
+        b"type=SS 3530 MF FACE W\r\n")
+    assert parse_kv((await client.get("/cgi-bin/IntervideoManager.cgi?action=getVersion&Name=CGI"
+                                      )).content)["version"]
+    assert (await client.get("/cgi-bin/accessControl.cgi?action=closeDoor&channel=1")
+            ).content == b"OK\r\n"
+    await client.post("/cgi-bin/AccessUser.cgi?action=insertMulti", json=OFFICIAL_USER)
+    await client.post("/cgi-bin/AccessCard.cgi?action=insertMulti",
+                      json={"CardList": [{"UserID": "5", "CardNo": "AB01"},
+                                         {"UserID": "5", "CardNo": "AB02"}]})
+    assert (await client.get("/cgi-bin/AccessCard.cgi?action=removeMulti&CardNoList[0]=AB01")
+            ).content == b"OK\r\n"
+    assert set(device.state.cards) == {"AB02"}
+    assert (await client.get("/cgi-bin/AccessCard.cgi?action=removeAll")).content == b"OK\r\n"
+    assert device.state.cards == {}
+    assert (await client.get("/cgi-bin/AccessFace.cgi?action=list")).json() == {"FaceList": []}
+    assert (await client.get("/cgi-bin/AccessUser.cgi?action=removeAll")).content == b"OK\r\n"
+    assert device.state.users == {}
+    unknown = await client.get("/cgi-bin/magicBox.cgi?action=selfDestruct")
+    assert unknown.status_code == 501
+    assert unknown.content == b"Error\r\nNot Implemented!\r\n"
+    json_style = await client.get("/cgi-bin/configManager.cgi?action=setConfig&Bogus.Key=1")
+    assert json.loads(json_style.content)["code"] == int(RequestError.INVALID_ARGS)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import unicodedata
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from porteiro.codes._base import LANGS, IntCode, Lang, StrCode, normalize_lang
 from porteiro.codes.errors import (
@@ -128,18 +128,22 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
-def search(text: str, *, lang: Lang | None = None, table: str | None = None) -> list[Any]:
-    """Members whose code, name or text contains ``text`` (accents and case ignored).
+def search(
+    text: str, *, lang: Lang | None = None, table: str | None = None,
+) -> list[IntCode | StrCode]:
+    """Members whose code, name, vendor name or text contains ``text``.
 
-    ``lang`` limits the texts searched to one language (both by default); ``table``
-    (a :data:`TABLES` key) limits the search to one table.
+    Accents, case and underscores are ignored (``cartao`` finds "cartão", ``exit button``
+    finds ``EXIT_BUTTON``). ``lang`` limits the texts searched to one language (both by
+    default); ``table`` (a :data:`TABLES` key) limits the search to one table. Results
+    come in table order, then member order.
     """
     needle = _fold(text.strip())
     if not needle:
         return []
     tables = [TABLES[table]] if table is not None else list(TABLES.values())
     langs = LANGS if lang is None else (lang,)
-    hits: list[Any] = []
+    hits: list[IntCode | StrCode] = []
     for cls in tables:
         for member in cls:
             haystack = [str(member.code), member.name, getattr(member, "vendor_name", "") or ""]

@@ -107,7 +107,10 @@ class IntCode(_CodeMixin, enum.IntEnum):
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, str):
                 stripped = value.strip()
-                if stripped.lstrip("-").isdigit():
+                digits = stripped.removeprefix("-")
+                # ASCII decimal digits only: "²" passes str.isdigit() but int() refuses
+                # it, "--5" passed lstrip("-"), and "١٢" is not what a device sends.
+                if digits.isascii() and digits.isdecimal():
                     return cls(int(stripped))  # known or pseudo-member, never raises
             return None
         pseudo = int.__new__(cls, value)
@@ -117,15 +120,17 @@ class IntCode(_CodeMixin, enum.IntEnum):
 
     @classmethod
     def get(cls, value: object) -> Self | None:
-        """Lenient lookup: None for None, booleans or non-numeric garbage, else a member.
+        """Lenient lookup: a member for an ``int`` or a digit string, else None.
 
+        None, booleans, floats and other garbage give None (a float such as ``15.0``
+        would otherwise hit the member 15 through its hash while ``999.0`` failed).
         The hot path (a known ``int``) is one dict probe; decoding calls this per field.
         """
         if type(value) is int:
             hit = cls._value2member_map_.get(value)
             if hit is not None:
                 return cast("Self", hit)
-        elif value is None or isinstance(value, bool):
+        elif isinstance(value, bool) or not isinstance(value, int | str):
             return None
         try:
             # Enum's call machinery routes non-int values to _missing_, which accepts
@@ -180,6 +185,9 @@ def register_texts(
     missing = [m.name for m in table if m not in texts]
     if missing:
         raise ValueError(f"{table.__name__}: no text for {missing}")
+    foreign = [key for key in texts if not isinstance(key, table)]
+    if foreign:
+        raise ValueError(f"{table.__name__}: texts given for non-members {foreign}")
     by_value: dict[int | str, tuple[str, str]] = {}
     for member, pair in texts.items():
         by_value[member.value] = pair  # type: ignore[attr-defined]  # keys are members

@@ -9,10 +9,14 @@ Resolutions of the seed's oddities (pinned by tests):
 
 * 96 "Wainting remote verification": typo fixed to "Waiting".
 * 162 "...door open sequencie is wrong": typo fixed to "sequence".
+* Otherwise the English text is the seed's, word for word, awkward as some of it is
+  ("No permission of this gate", "Door NC status"); the Portuguese says what it means.
 
 Groupings are data (frozensets), so policy never hides in if-chains. Every known code
 is in exactly one of ``{NONE}``, :data:`CREDENTIAL_FAILURES`, :data:`RULE_DENIALS` and
-:data:`PENDING`.
+:data:`PENDING`; :data:`CREDENTIAL_TIMEOUTS` and :data:`SCHEDULE_DENIALS` are subsets.
+Two codes needed a decision, both counted as credential failures (see the comments in
+:data:`CREDENTIAL_FAILURES`): 17 (card lost or cancelled) and 169 (illegal card).
 """
 
 from __future__ import annotations
@@ -80,7 +84,7 @@ register_texts(
         E.WRONG_OPEN_MODE: ("Open Door mode is wrong", "Modo de abertura da porta incorreto"),
         E.VALIDITY_PERIOD: ("Expiration date error", "Fora do período de validade"),
         E.ANTI_PASSBACK: ("Anti-passback mode", "Antipassback"),
-        E.DURESS_ALARM_NOT_OPEN: ("Duress alarm not open", "Alarme de coação não aberto"),
+        E.DURESS_ALARM_NOT_OPEN: ("Duress alarm not open", "Alarme de coação não habilitado"),
         E.DOOR_ALWAYS_CLOSED: ("Door NC status", "Porta em estado sempre fechada"),
         E.INTERLOCK: ("AB interlock status", "Intertravamento AB ativo"),
         E.PATROL_CARD: ("Patrol card", "Cartão de ronda"),
@@ -105,7 +109,7 @@ register_texts(
                                         "ID de usuário correto, tempo para a senha esgotado"),
         E.MULTI_USER_CONTINUE: (
             "Single user combination to open the door requires continued verification",
-            "Combinação de usuários para abrir a porta: continue a verificação"),
+            "Abertura por combinação de usuários: continue a verificação"),
         E.WAITING_REMOTE_VERIFICATION: ("Waiting remote verification",
                                         "Aguardando verificação remota"),
         E.CARD_OK_FACE_WRONG: ("The card is correct, the face is wrong",
@@ -113,24 +117,25 @@ register_texts(
         E.CARD_OK_FACE_TIMEOUT: ("The card is correct, the face timed out",
                                  "Cartão correto, tempo para a face esgotado"),
         E.REPEAT_ENTRY: ("Repeat entry", "Entrada repetida"),
-        E.HIGH_TEMPERATURE: ("High temperature", "Temperatura alta"),
+        E.HIGH_TEMPERATURE: ("High temperature", "Temperatura elevada"),
         E.NO_MASK: ("Not wearing a mask", "Sem máscara"),
         E.MULTI_USER_SEQUENCE_WRONG: (
             "Single user combination door open sequence is wrong",
-            "Sequência da combinação de usuários para abrir a porta incorreta"),
+            "Ordem incorreta na abertura por combinação de usuários"),
         E.USER_FROZEN: ("User status error (frozen)", "Usuário bloqueado (congelado)"),
         E.GUEST_USES_EXHAUSTED: ("Guest usage time is full",
-                                 "Visitante sem usos restantes"),
-        E.ILLEGAL_CARD_OVERTIME: ("Illegal card overtime", "Cartão ilegal: tempo excedido"),
+                                 "Limite de usos do visitante atingido"),
+        E.ILLEGAL_CARD_OVERTIME: ("Illegal card overtime", "Cartão inválido: limite excedido"),
     },
-    unknown_en="unknown event error ({code})",
-    unknown_pt="erro de evento desconhecido ({code})",
+    unknown_en="Unknown event error ({code})",
+    unknown_pt="Erro de evento desconhecido ({code})",
 )
 
 CREDENTIAL_FAILURES: frozenset[EventError] = frozenset({
     E.UNAUTHORIZED,
-    # 17: the card itself is no longer valid (lost/cancelled): the credential failed,
-    # not a rule about where or when it may be used.
+    # 17: the card was reported lost or cancelled (CardStatus 1). The card itself is
+    # void, whoever holds it, so no rule about where or when applies: a credential
+    # failure. (A *frozen user* is 164, a rule denial: the credential is fine.)
     E.CARD_LOST_OR_CANCELLED,
     E.CARD_OK_PASSWORD_WRONG, E.CARD_OK_PASSWORD_TIMEOUT,
     E.CARD_OK_FINGERPRINT_WRONG, E.CARD_OK_FINGERPRINT_TIMEOUT,
@@ -138,8 +143,10 @@ CREDENTIAL_FAILURES: frozenset[EventError] = frozenset({
     E.USER_ID_OK_PASSWORD_WRONG, E.USER_ID_OK_PASSWORD_TIMEOUT,
     E.CARD_OK_FACE_WRONG, E.CARD_OK_FACE_TIMEOUT,
     E.MULTI_USER_SEQUENCE_WRONG,
-    # 169: an illegal (unregistered) card presented past the allowed time: a credential
-    # the device does not accept.
+    # 169 "Illegal card overtime": the seed's only words. On Dahua firmware an "illegal"
+    # card is one the device does not accept (unregistered or void), and "overtime"
+    # reads as "more than the allowed times/time". Either way the card is refused for
+    # what it is, not by a rule about a valid card: a credential failure. [GUESS]
     E.ILLEGAL_CARD_OVERTIME,
 })
 """The presented credential, or one factor of it, did not verify."""

@@ -10,9 +10,15 @@ Source: the vendor's reference table ("Tipos de eventos retornados"). Resolution
   keep the code exactly as sent.
 * ``KeepLightOn / KeepLightOff`` share one row but are two states of the night light:
   two members.
-* Beyond the seed: ``_FingerPrintCollect_``, seen in the official push capture.
+* Beyond the seed: ``_FingerPrintCollect_``, seen in the official push capture (a
+  fingerprint being enrolled at the device, with the user's data).
 
-Lookup ignores case, spaces and underscores; unknown codes become pseudo-members.
+Texts: the seed describes each event in Portuguese only; the ``pt`` texts are those
+descriptions cut down to log-line labels ("Evento de arrombamento de porta" ->
+"Arrombamento de porta"), and the ``en`` texts are translations of them.
+
+Lookup ignores case, surrounding spaces and underscores; unknown codes become
+pseudo-members that keep the code as sent.
 """
 
 from __future__ import annotations
@@ -74,12 +80,12 @@ register_texts(
         C.MANAGER_LOG: ("Change made in the web interface", "Alteração feita pela interface web"),
         C.EXIT_BUTTON: ("Exit button pressed", "Botão de saída acionado"),
         C.DURESS: ("Duress credential used", "Credencial de coação utilizada"),
-        C.CHASSIS_INTRUDED: ("Device tampered (removed from the wall)",
-                             "Violação do dispositivo (removido da parede)"),
+        C.CHASSIS_INTRUDED: ("Device tamper attempt (removal from the wall)",
+                             "Tentativa de violação do dispositivo (remoção da parede)"),
         C.FINGERPRINT_COLLECT: ("Fingerprint collection", "Coleta de digital"),
     },
-    unknown_en="unknown event {code}",
-    unknown_pt="evento desconhecido {code}",
+    unknown_en="Unknown event {code}",
+    unknown_pt="Evento desconhecido {code}",
     aliases={"Button": C.EXIT_BUTTON, "_Button_": C.EXIT_BUTTON},
 )
 

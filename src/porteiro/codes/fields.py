@@ -8,7 +8,13 @@ OpenAlways) and the push/Modo Online pages (DeviceMode).
 Resolution (pinned by a test): **UserType 5.** The registration page calls it
 "disabled", but Intelbras support told an integrator that 5 is the *accessibility*
 user type and that the blocking type is 1 (blocklist); the later, more specific
-statement wins: :attr:`UserType.ACCESSIBILITY`.
+statement wins: :attr:`UserType.ACCESSIBILITY`. The reading matters: "disabled" invites
+using 5 to switch a user off, which would *not* block anyone; block with 1 (or a
+frozen/cancelled status).
+
+Other notes: ``DoorState`` is ``Close`` on the wire (``Closed`` is accepted as an
+alias); ``DeviceMode`` 3 is both "Servidor de Envio de Eventos 2.0" and "Modo Online
+2.0" (``Intelbras_ModeCfgII.OnlineAuthServer.Enable`` tells them apart).
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ register_texts(Mask, {
     Mask.UNKNOWN: ("Unknown", "Desconhecido"),
     Mask.WITHOUT_MASK: ("Without mask", "Sem máscara"),
     Mask.WITH_MASK: ("With mask", "Com máscara"),
-}, unknown_en="unknown mask state ({code})", unknown_pt="estado de máscara desconhecido ({code})")
+}, unknown_en="Unknown mask state ({code})", unknown_pt="Estado de máscara desconhecido ({code})")
 
 
 class UserType(IntCode):
@@ -62,7 +68,7 @@ register_texts(UserType, {
     UserType.PATROL: ("Patrol", "Ronda"),
     UserType.VIP: ("VIP", "VIP"),
     UserType.ACCESSIBILITY: ("Accessibility user", "Usuário com acessibilidade"),
-}, unknown_en="unknown user type ({code})", unknown_pt="tipo de usuário desconhecido ({code})")
+}, unknown_en="Unknown user type ({code})", unknown_pt="Tipo de usuário desconhecido ({code})")
 
 
 class CardType(IntCode):
@@ -83,7 +89,7 @@ register_texts(CardType, {
     CardType.PATROL: ("Patrol card", "Cartão de ronda"),
     CardType.BLOCKLIST: ("Blocklisted card", "Cartão bloqueado (lista de bloqueio)"),
     CardType.DURESS: ("Duress card", "Cartão de coação"),
-}, unknown_en="unknown card type ({code})", unknown_pt="tipo de cartão desconhecido ({code})")
+}, unknown_en="Unknown card type ({code})", unknown_pt="Tipo de cartão desconhecido ({code})")
 
 
 class CardStatus(IntCode):
@@ -98,8 +104,8 @@ register_texts(CardStatus, {
     CardStatus.NORMAL: ("Normal", "Normal"),
     CardStatus.CANCELLED: ("Lost or cancelled", "Perdido ou cancelado"),
     CardStatus.FROZEN: ("Frozen", "Congelado"),
-}, unknown_en="unknown card status ({code})",
-   unknown_pt="situação de cartão desconhecida ({code})")
+}, unknown_en="Unknown card status ({code})",
+   unknown_pt="Situação de cartão desconhecida ({code})")
 
 
 class Authority(IntCode):
@@ -112,7 +118,7 @@ class Authority(IntCode):
 register_texts(Authority, {
     Authority.ADMIN: ("Administrator", "Administrador"),
     Authority.NORMAL: ("Normal user", "Usuário comum"),
-}, unknown_en="unknown authority ({code})", unknown_pt="autoridade desconhecida ({code})")
+}, unknown_en="Unknown authority ({code})", unknown_pt="Autoridade desconhecida ({code})")
 
 
 class AccessResult(IntCode):
@@ -125,8 +131,8 @@ class AccessResult(IntCode):
 register_texts(AccessResult, {
     AccessResult.DENIED: ("Denied", "Negado"),
     AccessResult.GRANTED: ("Granted", "Liberado"),
-}, unknown_en="unknown access result ({code})",
-   unknown_pt="resultado de acesso desconhecido ({code})")
+}, unknown_en="Unknown access result ({code})",
+   unknown_pt="Resultado de acesso desconhecido ({code})")
 
 
 class DeviceMode(IntCode):
@@ -144,8 +150,8 @@ register_texts(DeviceMode, {
     DeviceMode.ONLINE: ("Modo Online (server decides access)",
                         "Modo Online (o servidor decide o acesso)"),
     DeviceMode.PUSH_V2: ("Event push / Modo Online 2.0", "Envio de Eventos / Modo Online 2.0"),
-}, unknown_en="unknown device mode ({code})",
-   unknown_pt="modo de dispositivo desconhecido ({code})")
+}, unknown_en="Unknown device mode ({code})",
+   unknown_pt="Modo de dispositivo desconhecido ({code})")
 
 
 class Direction(StrCode):
@@ -158,8 +164,7 @@ class Direction(StrCode):
 register_texts(Direction, {
     Direction.ENTRY: ("Entry", "Entrada"),
     Direction.EXIT: ("Exit", "Saída"),
-}, unknown_en="unknown direction {code}", unknown_pt="sentido desconhecido {code}",
-   aliases={"In": Direction.ENTRY, "Out": Direction.EXIT})
+}, unknown_en="Unknown direction {code}", unknown_pt="Sentido desconhecido {code}")
 
 
 class DoorState(StrCode):
@@ -172,8 +177,9 @@ class DoorState(StrCode):
 register_texts(DoorState, {
     DoorState.OPEN: ("Open", "Aberta"),
     DoorState.CLOSED: ("Closed", "Fechada"),
-}, unknown_en="unknown door state {code}", unknown_pt="estado de porta desconhecido {code}",
-   aliases={"Closed": DoorState.CLOSED, "Opened": DoorState.OPEN})
+}, unknown_en="Unknown door state {code}", unknown_pt="Estado de porta desconhecido {code}",
+   # Devices send "Close"; "Closed" is the spelling people (and some docs) use.
+   aliases={"Closed": DoorState.CLOSED})
 
 
 class DoorMode(StrCode):
@@ -188,4 +194,4 @@ register_texts(DoorMode, {
     DoorMode.NORMAL: ("Normal", "Normal"),
     DoorMode.ALWAYS_CLOSED: ("Always closed", "Sempre fechada"),
     DoorMode.ALWAYS_OPEN: ("Always open", "Sempre aberta"),
-}, unknown_en="unknown door mode {code}", unknown_pt="modo de porta desconhecido {code}")
+}, unknown_en="Unknown door mode {code}", unknown_pt="Modo de porta desconhecido {code}")

@@ -1,8 +1,14 @@
 """Open-door methods: the ``Method`` field of access-control events and records.
 
-Source: the vendor's reference table ("Métodos de abertura de porta"), codes 0-47.
-Beyond the seed, the main Intelbras portal lists 10 and 16 as reserved and 42 as
-"by DTMF (SIP INFO, RFC2833, INBAND)"; they are included so that they decode as known.
+Source: the vendor's reference table ("Métodos de abertura de porta"), codes 0-47,
+English text verbatim. Beyond the seed, the main Intelbras portal lists 10 and 16 as
+reserved and 42 as "by DTMF (SIP INFO, RFC2833, INBAND)" (the CT 3000 portal leaves
+the three out); they are included so that they decode as known.
+
+Names list the factors in the seed's order: ``X_Y`` (or ``X_AND_Y`` for the two-factor
+methods 22-25) means all of them together, ``X_OR_Y`` any one of them, ``X_THEN_Y``
+in that order; ``_REMOTE`` marks the server-verified variants (43, 44) of the local
+ones (14, 15). "ID card" is a citizen identity document, not an access card.
 """
 
 from __future__ import annotations
@@ -84,13 +90,13 @@ register_texts(
                                  "por senha e digital juntas"),
         M.CARD_FINGERPRINT: ("by access card and fingerprint together",
                              "por cartão de acesso e digital juntos"),
-        M.RESERVED_10: ("reserved (10)", "reservado (10)"),
+        M.RESERVED_10: ("Reserved", "Reservado"),
         M.MULTI_USER: ("by multiple access user", "por múltiplos usuários"),
         M.KEY: ("by key", "por chave"),
         M.DURESS_PASSWORD: ("by duress password", "por senha de coação"),
         M.QR_CODE: ("by QR code, local", "por QR code, local"),
         M.FACE: ("by face recognition, local", "por reconhecimento facial, local"),
-        M.RESERVED_16: ("reserved (16)", "reservado (16)"),
+        M.RESERVED_16: ("Reserved", "Reservado"),
         M.ID_CARD: ("by ID card", "por documento de identidade"),
         M.FACE_AND_ID_CARD: ("by face and ID card", "por face e documento de identidade"),
         M.BLUETOOTH: ("by Bluetooth", "por Bluetooth"),

@@ -12,15 +12,27 @@ Resolutions (pinned by tests):
   already exists"). The 2860649xx block counts up (917 NoRecords, 918 NoMoreRecords,
   920 ExceedMaxFingerPrintsPerUser) leaving 919 free, and the seed's own last row
   says ``DUPLICATE_RECORD 286064919``. So 286064918 is :attr:`NO_MORE_RECORDS` and
-  :attr:`DUPLICATE_RECORD` is 286064919; both vendor names of the latter resolve to it.
+  :attr:`DUPLICATE_RECORD` is 286064919; both vendor names of the latter resolve to it
+  (``vendor_name`` gives the seed's ``DUPLICATE_RECORD`` row). The TypeScript table the
+  reference cites agrees (919 = ``accessControlErrorDuplicateRecord``). The reference's
+  other guess, that the first 918 is a typo for 917, is out: 917 has its own row.
 * Vendor names with typos (``OBJECT_REATION_FAILED``, ``ADMIN_PASSOWRD_MUST_MODIFIED``)
   keep their spelling as ``vendor_name``; the member names are corrected.
 * Beyond the seed, from bench measurements in the reference (single source):
-  285278242 (unknown recordFinder table), 288686082 (face for a missing user) and
-  288686087 (no face detected) of the ``faceInfoManagerError`` block.
+  285278242 (unknown recordFinder table; no vendor name known), and two codes of the
+  ``faceInfoManagerError`` block 288686080-288686110: 288686082 (a face sent for a
+  UserID that does not exist; send the user first) and 288686087 (no face detected in
+  the photo). Their vendor names (``faceInfoManagerErrorUserNotExist``,
+  ``faceInfoManagerErrorDetectFaceNumZero``) come from the TypeScript error table the
+  reference cites. The rest of that block is not named by the reference and decodes as
+  unknown pseudo-members that keep the code.
+* The member names drop the vendor prefix and say "EXISTS" throughout
+  (``USER_ALREADY_EXISTS`` for ``accessControlErrorUserAlreadyExist``).
 
 Policy sets are data: :data:`RETRYABLE`, :data:`AUTHENTICATION`,
-:data:`ALREADY_EXISTS`, :data:`NOT_FOUND`, :data:`CAPACITY`.
+:data:`ALREADY_EXISTS`, :data:`NOT_FOUND`, :data:`CAPACITY`. They are pairwise disjoint;
+codes in none of them (invalid data, unsupported, internal component failures...) are
+plain failures of that request.
 """
 
 from __future__ import annotations
@@ -120,7 +132,10 @@ class RequestError(IntCode):
 
     @property
     def vendor_name(self) -> str | None:
-        """The vendor's symbolic name (``accessControlErrorUserAlreadyExist``...)."""
+        """The vendor's symbolic name (``accessControlErrorUserAlreadyExist``...).
+
+        None for codes with no known vendor name (285278242 and unknown codes).
+        """
         return _VENDOR_NAMES.get(self.value)
 
 
@@ -367,13 +382,13 @@ register_texts(
         ),
         R.ACCOUNT_IN_USE: ("Account is logging in", "Conta em processo de login"),
         R.FACE_USER_NOT_FOUND: (
-            "Face for a user that does not exist (add the user first)",
-            "Face para um usuário que não existe (cadastre o usuário antes)",
+            "User ID does not exist; send the user before the photo",
+            "O ID de usuário não existe; cadastre o usuário antes da foto",
         ),
         R.FACE_NOT_DETECTED: ("No face detected in the photo", "Nenhuma face detectada na foto"),
     },
-    unknown_en="unknown request error ({code})",
-    unknown_pt="erro de requisição desconhecido ({code})",
+    unknown_en="Unknown request error ({code})",
+    unknown_pt="Erro de requisição desconhecido ({code})",
 )
 
 _VENDOR_NAMES: dict[int, str] = {
@@ -450,6 +465,8 @@ _VENDOR_NAMES: dict[int, str] = {
     R.FINGERPRINT_DOWNLOAD_FAIL.value: "accessControlErrorFingerprintDownloadFail",
     R.NOT_SUPPORT_NORMAL_USER.value: "accessControlErrorNotSupportNormalUser",
     R.ACCOUNT_IN_USE.value: "accessControlErrorAccountInUse",
+    R.FACE_USER_NOT_FOUND.value: "faceInfoManagerErrorUserNotExist",
+    R.FACE_NOT_DETECTED.value: "faceInfoManagerErrorDetectFaceNumZero",
 }
 _BY_VENDOR_NAME: dict[str, RequestError] = {
     **{vendor.lower(): RequestError(code) for code, vendor in _VENDOR_NAMES.items()},
@@ -484,7 +501,10 @@ AUTHENTICATION: frozenset[RequestError] = frozenset({
     R.NOT_LOGIN_YET, R.USER_NAME_NOT_VALID, R.PASSWORD_NOT_VALID, R.PEER_HAS_BEEN_BLOCKED,
     R.PEER_IN_BLACKLIST, R.LOGIN_CHALLENGE, R.ACCOUNT_HAS_BEEN_LOCKED, R.LOGIN_FAILURE,
     R.USERNAME_OR_PASSWORD_NOT_VALID, R.LOGIN_DATA_NOT_INITIALIZE,
-    R.ADMIN_PASSWORD_MUST_BE_CHANGED, R.PASSWORD_OVERDUE, R.AUTHORITY_NOT_ENOUGH,
+    R.ADMIN_PASSWORD_MUST_BE_CHANGED, R.PASSWORD_OVERDUE,
+    # Authorisation rather than authentication, but the cure is the same: another
+    # account (or more rights for this one), not a retry.
+    R.AUTHORITY_NOT_ENOUGH,
 })
 """Credentials or permissions refused: fix the account, do not retry blindly."""
 
@@ -496,7 +516,7 @@ ALREADY_EXISTS: frozenset[RequestError] = frozenset({
 
 NOT_FOUND: frozenset[RequestError] = frozenset({
     R.NO_RECORDS, R.NO_MORE_RECORDS, R.RELEVANT_USER_NOT_FOUND, R.FACE_USER_NOT_FOUND,
-    R.UNKNOWN_TABLE,
+    R.UNKNOWN_TABLE,  # the record table named in the request does not exist
 })
 """What the request refers to does not exist."""
 

@@ -53,8 +53,12 @@ def _kv(pairs: dict[str, object]) -> web.Response:
 
 def _error(device: EmulatedDevice, code: RequestError | None = None, *, status: int = 400,
            not_implemented: bool = False) -> web.Response:
-    """An error in the device's style: legacy text, or a JSON envelope with ``code``."""
-    if device.state.error_style == "legacy" or code is None:
+    """An error in the device's style: legacy text, or a JSON envelope with ``code``.
+
+    Unknown actions answer ``Error\nNot Implemented!`` (501) in both styles: the bench
+    notes saw exactly that on the same JSON-envelope firmware [SINGLE].
+    """
+    if device.state.error_style == "legacy" or code is None or not_implemented:
         st, body, ctype = format_legacy_error(
             "not_implemented" if not_implemented else "bad_request")
         return web.Response(status=st if not not_implemented else 501, body=body,
