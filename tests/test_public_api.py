@@ -46,6 +46,10 @@ PUBLIC = {
         "DeviceIdentity", "EmulatedDevice", "EmulatorHost", "Faults", "Limits", "State",
         "Subscription", "build_app", "make_state",
     },
+    "porteiro.device": {
+        "BatchItemResult", "Connected", "Device", "DeviceInfo", "Disconnected", "EventStream",
+        "StreamItem", "StreamState", "redact",
+    },
     "porteiro.events": {
         "AccessControlEvent", "AlarmEvent", "DoorStatusEvent", "Event", "ExitButtonEvent",
         "SystemEvent", "UnknownEvent", "build_event", "event_from_record",

@@ -41,7 +41,7 @@ def test_json_envelope() -> None:
     assert reply is not None
     assert reply.style == "json"
     assert reply.code is RequestError.USER_ALREADY_EXISTS
-    assert "286064929 User already exists" in reply.describe()
+    assert reply.describe() == "USER_ALREADY_EXISTS (286064929): User already exists"
     assert "Usuário já existe" in reply.describe("pt")
 
 

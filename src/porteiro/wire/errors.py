@@ -64,12 +64,17 @@ class ErrorReply(msgspec.Struct, frozen=True):
     def describe(self, lang: Literal["en", "pt"] = "en") -> str:
         """One line naming the code(s) and their meaning."""
         if self.fail_codes:
-            reasons = "; ".join(f"{int(c)} {c.text(lang)}" for c in self.fail_codes)
+            reasons = "; ".join(_name_code(c, lang) for c in self.fail_codes)
             head = "falha no lote" if lang == "pt" else "batch failed"
             return f"{head}: {reasons}"
         if self.code is not None:
-            return f"{int(self.code)} {self.code.text(lang)}"
+            return _name_code(self.code, lang)
         return self.message or f"HTTP {self.http_status}"
+
+
+def _name_code(code: RequestError, lang: Literal["en", "pt"]) -> str:
+    """``USER_ALREADY_EXISTS (286064929): User already exists``."""
+    return f"{code.name} ({int(code)}): {code.text(lang)}"
 
 
 def _looks_json(body: bytes, content_type: str | None) -> bool:
