@@ -207,3 +207,27 @@ async def test_stream_stops_on_refused_credentials(pair: tuple[EmulatedDevice, D
         with pytest.raises(AuthenticationError):
             async for _ in stream:
                 pass
+
+
+async def test_sync_people_applies_only_the_difference(
+        pair: tuple[EmulatedDevice, Device]) -> None:
+    from porteiro.device.sync import Person, sync_people  # noqa: PLC0415
+
+    emulated, dev = pair
+    emulated.state.limits.max_inserts_per_second = 15  # the device pushes back
+    people = [Person(str(i), f"Pessoa {i}", cards=(f"CA{i:06X}",)) for i in range(1, 41)]
+    seen: list[tuple[int, int]] = []
+    first = await sync_people(dev, people, progress=lambda d, t: seen.append((d, t)))
+    assert first.users_added == 40
+    assert first.cards_added == 40
+    assert first.failures == []
+    assert len(emulated.state.users) == 40
+    assert seen[-1] == (80, 80)
+    second = await sync_people(dev, people)
+    assert second.changes == 0
+    changed = [*people[:39], Person("40", "Novo nome", cards=("CB000001",)), Person("41", "Nova")]
+    third = await sync_people(dev, changed)
+    assert (third.users_added, third.users_updated, third.cards_added, third.cards_removed) == (
+        1, 1, 1, 1)
+    assert emulated.state.users["40"].name == "Novo nome"
+    assert "CA000028" not in emulated.state.cards

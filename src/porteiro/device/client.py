@@ -260,8 +260,11 @@ class Device:
         if len(fails) == len(chunk):
             return [BatchItemResult(str(item.get(key, "")), ok=False, error=code)
                     for item, code in zip(chunk, fails, strict=True)]
-        return [BatchItemResult(str(item.get(key, "")), ok=False,
-                                error=fails[0] if len(fails) == 1 else None) for item in chunk]
+        # Some items failed and the device does not say which: every item is reported
+        # unconfirmed, with the code when all failures share it (so a caller can tell
+        # "retry later" from "fix the data"), and callers that must know read back.
+        same = fails[0] if all(code == fails[0] for code in fails) else None
+        return [BatchItemResult(str(item.get(key, "")), ok=False, error=same) for item in chunk]
 
     async def add_users(self, users: Sequence[Mapping[str, Any]], *, update: bool = False
                         ) -> list[BatchItemResult]:

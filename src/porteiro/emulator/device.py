@@ -121,6 +121,7 @@ class EmulatedDevice:
         self._close_timers: dict[int, asyncio.TimerHandle] = {}
         self._held_open: set[int] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._insert_window: list[float] = [0.0, 0]
 
     # -- clock -------------------------------------------------------------------------
 
@@ -355,6 +356,19 @@ class EmulatedDevice:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    def take_insert_slot(self) -> bool:
+        """Rate-limit inserts (``Limits.max_inserts_per_second``); False when over."""
+        limit = self.state.limits.max_inserts_per_second
+        if limit <= 0:
+            return True
+        now = time.monotonic()
+        if now - self._insert_window[0] >= 1.0:
+            self._insert_window = [now, 0]
+        if self._insert_window[1] >= limit:
+            return False
+        self._insert_window[1] += 1
+        return True
 
     def admit(self, client: str, *, window: float = 60.0) -> bool:
         """Count a login from ``client``; False when ``max_logins`` others are active."""

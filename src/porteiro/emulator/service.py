@@ -299,6 +299,9 @@ async def access_user(request: web.Request) -> web.StreamResponse:
             return _error(device, R.INVALID_ARGS)
         fails: list[RequestError] = []
         for item in items:
+            if not device.take_insert_slot():
+                fails.append(R.EXCEED_MAX_INSERT_RATE)
+                continue
             if not isinstance(item, dict) or not str(item.get("UserID", "")).strip():
                 fails.append(R.INVALID_USER_DATA)
                 continue
@@ -359,6 +362,9 @@ async def access_card(request: web.Request) -> web.StreamResponse:
             return _error(device, R.INVALID_ARGS)
         fails: list[RequestError] = []
         for item in items:
+            if not device.take_insert_slot():
+                fails.append(R.EXCEED_MAX_INSERT_RATE)
+                continue
             card_no = str(item.get("CardNo", "")).strip().upper() if isinstance(item, dict) else ""
             if not card_no:
                 fails.append(R.INVALID_CARD_DATA)

@@ -57,6 +57,9 @@ class Limits(msgspec.Struct):
     """Distinct client addresses active (last 60 s) at once; more get TOO_MANY_CONNECTIONS."""
     max_records: int = 300_000
     max_pending_push: int = 100_000
+    max_inserts_per_second: int = 0
+    """Items accepted by insert/update calls per second (0: no limit); more get
+    EXCEED_MAX_INSERT_RATE, like a device that cannot keep up."""
     max_events_per_post: int = 20
     """Largest batch when draining a push backlog (one event per POST otherwise)."""
 
