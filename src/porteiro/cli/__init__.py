@@ -9,6 +9,7 @@ import typer
 from porteiro import __version__
 from porteiro.cli import codes as codes_cmd
 from porteiro.cli import decode as decode_cmd
+from porteiro.cli import device as device_cmd
 from porteiro.cli import emulate as emulate_cmd
 
 __all__ = ["app", "main"]
@@ -28,6 +29,7 @@ app = typer.Typer(
 app.command("decode", no_args_is_help=False)(decode_cmd.decode)
 app.command("codes")(codes_cmd.codes)
 app.command("emulate")(emulate_cmd.emulate)
+app.add_typer(device_cmd.app, name="device")
 
 
 def _version(value: bool) -> None:
