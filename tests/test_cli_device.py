@@ -82,3 +82,13 @@ def test_wrong_password_is_a_clean_error(emulator: str) -> None:
                                 env={"PORTEIRO_HOST": emulator})
     assert result.exit_code == 1
     assert "Error:" in result.stderr
+
+
+def test_sync_facade(emulator: str) -> None:
+    from porteiro.device import SyncDevice  # noqa: PLC0415
+
+    with SyncDevice(emulator, password="admin123") as dev:
+        assert dev.info().device_type == "SS 3530 MF FACE W"
+        dev.open_door(0)
+        assert isinstance(dev.records(), list)
+        assert dev.records()[-1].granted is True

@@ -48,7 +48,7 @@ PUBLIC = {
     },
     "porteiro.device": {
         "BatchItemResult", "Connected", "Device", "DeviceInfo", "Disconnected", "EventStream",
-        "StreamItem", "StreamState", "redact",
+        "StreamItem", "StreamState", "SyncDevice", "redact",
     },
     "porteiro.events": {
         "AccessControlEvent", "AlarmEvent", "DoorStatusEvent", "Event", "ExitButtonEvent",

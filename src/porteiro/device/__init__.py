@@ -9,7 +9,7 @@
                 ...
 """
 
-from porteiro.device.client import BatchItemResult, Device, DeviceInfo, redact
+from porteiro.device.client import BatchItemResult, Device, DeviceInfo, SyncDevice, redact
 from porteiro.device.stream import (
     Connected,
     Disconnected,
@@ -27,5 +27,6 @@ __all__ = [
     "EventStream",
     "StreamItem",
     "StreamState",
+    "SyncDevice",
     "redact",
 ]

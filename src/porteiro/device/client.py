@@ -8,6 +8,7 @@ card numbers and photos never reach the logs.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 from datetime import UTC, datetime, timedelta
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping, Sequence
     from types import TracebackType
 
-__all__ = ["BatchItemResult", "Device", "DeviceInfo", "redact"]
+__all__ = ["BatchItemResult", "Device", "DeviceInfo", "SyncDevice", "redact"]
 
 _LOG = logging.getLogger(__name__)
 MAX_BATCH = 10
@@ -81,6 +82,8 @@ class Device:
             host = f"{'https' if https else 'http'}://{host}"
         self.base_url = host.rstrip("/")
         self.utc_offset = utc_offset
+        self.record_offset: timedelta | None = None
+        """Set for firmware that writes local wall time into records' epoch fields."""
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             auth=httpx.DigestAuth(user, password),
@@ -346,8 +349,16 @@ class Device:
                 params["EndTime"] = self._local_text(until)
             reply = await self._request("GET", "/cgi-bin/recordFinder.cgi", params=params)
             listing = parse_records(reply.content)
+            low = since.timestamp() if since is not None else None
+            high = until.timestamp() if until is not None else None
             for record in listing.records:
-                yield event_from_record(record)
+                event = event_from_record(record, utc_offset=self.record_offset)
+                # Some firmware ignores the time filter: filter here too.
+                stamp = event.timestamp
+                if stamp is not None and ((low is not None and stamp < low)
+                                          or (high is not None and stamp > high)):
+                    continue
+                yield event
             offset += len(listing.records)
             total = listing.total_count
             if not listing.records or (total is not None and offset >= total) or (
@@ -367,3 +378,49 @@ def _json(reply: httpx.Response) -> dict[str, Any]:
         raise ProtocolError("expected a JSON object")
     return data
 
+
+class SyncDevice:
+    """A blocking facade over :class:`Device` for scripts: ``with SyncDevice(...) as dev:``.
+
+    Every coroutine method of :class:`Device` is available as a plain call; async
+    iterators (records) come back as lists.
+    """
+
+    def __init__(self, host: str, **options: Any) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._device = self._loop.run_until_complete(_make(host, options))
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the device client and the private event loop."""
+        if not self._loop.is_closed():
+            self._loop.run_until_complete(self._device.close())
+            self._loop.close()
+
+    def records(self, since: datetime | None = None, until: datetime | None = None
+                ) -> list[AccessControlEvent]:
+        """Every record in the range, as a list."""
+        async def collect() -> list[AccessControlEvent]:
+            return [event async for event in self._device.iter_records(since, until)]
+
+        return self._loop.run_until_complete(collect())
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._device, name)
+        if not asyncio.iscoroutinefunction(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._loop.run_until_complete(attr(*args, **kwargs))
+
+        return call
+
+
+async def _make(host: str, options: dict[str, Any]) -> Device:
+    return Device(host, **options)
