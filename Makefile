@@ -51,6 +51,7 @@ demo: $(STAMP)  ## the main job on bundled data (today: decode sample captures)
 bench: $(STAMP)  ## performance benchmarks (ratios against a baseline measured in the same run)
 	$(BIN)/python bench/decode.py
 	$(BIN)/python bench/emulator.py
+	$(BIN)/python bench/client.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from pathlib import Path  # noqa: TC003  # typer reads the annotations at runtime
 from urllib.parse import urlsplit
 
@@ -125,8 +126,11 @@ async def _serve(host: str, port: int, states: list[State], files: list[Path] | 
         if traffic > 0:
             console.print(_t("traffic", lang, rate=traffic))
             tasks = [asyncio.create_task(run_fleet_traffic(running.devices, rate=traffic))]
+        stop = asyncio.Event()
+        with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()  # Ctrl-C cancels this; SIGTERM sets it: both save the state
         finally:
             for task in tasks:
                 task.cancel()

@@ -311,16 +311,27 @@ class Device:
 
     async def list_users(self, user_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
         """Users as the device lists them (all, or the given ids)."""
-        params: dict[str, Any] = {"action": "list"}
-        params.update({f"UserIDList[{i}]": u for i, u in enumerate(user_ids)})
-        reply = await self._request("GET", "/cgi-bin/AccessUser.cgi", params=params)
-        return list(_json(reply).get("UserList") or [])
+        if user_ids:
+            params: dict[str, Any] = {"action": "list"}
+            params.update({f"UserIDList[{i}]": u for i, u in enumerate(user_ids)})
+            reply = await self._request("GET", "/cgi-bin/AccessUser.cgi", params=params)
+            return list(_json(reply).get("UserList") or [])
+        return await self._list_all("/cgi-bin/AccessUser.cgi", "UserList")
 
     async def list_cards(self) -> list[dict[str, Any]]:
         """Every card on the device."""
-        reply = await self._request("GET", "/cgi-bin/AccessCard.cgi",
-                                    params={"action": "list", "count": 10_000})
-        return list(_json(reply).get("CardList") or [])
+        return await self._list_all("/cgi-bin/AccessCard.cgi", "CardList")
+
+    async def _list_all(self, path: str, key: str, page: int = 1000) -> list[dict[str, Any]]:
+        """Page through a list action (``count``/``offset``) until a short page."""
+        items: list[dict[str, Any]] = []
+        while True:
+            reply = await self._request("GET", path, params={
+                "action": "list", "count": page, "offset": len(items)})
+            chunk = list(_json(reply).get(key) or [])
+            items.extend(chunk)
+            if len(chunk) < page:
+                return items
 
     # -- events ------------------------------------------------------------------------
 

@@ -43,6 +43,9 @@ __all__ = ["EmulatedDevice", "Faults", "Subscription"]
 
 _LOG = logging.getLogger(__name__)
 
+SAVE_DELAY = 1.0
+"""Seconds a change may wait before the state file is written."""
+
 RECORD_FIELDS = ("CardName", "CardNo", "CardType", "Door", "ErrorCode", "Method", "ReaderID",
                  "Status", "Type", "UserID", "UserType")
 
@@ -122,6 +125,7 @@ class EmulatedDevice:
         self._held_open: set[int] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._insert_window: list[float] = [0.0, 0]
+        self._save_handle: asyncio.TimerHandle | None = None
 
     # -- clock -------------------------------------------------------------------------
 
@@ -334,7 +338,7 @@ class EmulatedDevice:
         self.door_contact_open.clear()
         self.unlocked_until.clear()
         self.emit(RawEvent("Reboot", "Pulse", 0, {"UTC": int(self.now())}))
-        self.save()
+        self.flush()
 
     def _door_name(self, door: int) -> str:
         doors = self.state.config.get("AccessControl") or []
@@ -410,7 +414,27 @@ class EmulatedDevice:
     # -- persistence -------------------------------------------------------------------
 
     def save(self) -> None:
-        """Persist the state when a state file was given."""
+        """Persist the state soon (coalesced: at most one write per ``SAVE_DELAY``).
+
+        Writing the whole state after every API call would make a large directory cost
+        O(n) per call; like a device's flash writes, saves are batched. :meth:`flush`
+        writes now (stop, reboot). Without a running event loop it writes at once.
+        """
+        if self.state_file is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        if self._save_handle is None:
+            self._save_handle = loop.call_later(SAVE_DELAY, self.flush)
+
+    def flush(self) -> None:
+        """Write the state file now (when one was given)."""
+        if self._save_handle is not None:
+            self._save_handle.cancel()
+            self._save_handle = None
         if self.state_file is not None:
             self.state.save(self.state_file)
 

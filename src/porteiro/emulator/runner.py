@@ -95,7 +95,7 @@ class EmulatorHost:
             if device.uplink is not None:
                 await device.uplink.close()
             with contextlib.suppress(OSError):
-                device.save()
+                device.flush()
         for runner in self._runners:
             await runner.cleanup()
         self._runners.clear()

@@ -335,10 +335,20 @@ async def access_user(request: web.Request) -> web.StreamResponse:
         return _ok()
     if action == "list":  # [GUESS] JSON shape, as Dahua V2 firmware answers
         wanted = _id_list(request, "UserIDList")
+        start = _offset(request)
         users = [state.users[u] for u in wanted if u in state.users] if wanted else list(
-            state.users.values())[: _count(request)]
+            state.users.values())[start : start + _count(request)]
         return web.json_response({"UserList": [_user_to_json(device, u) for u in users]})
     return _error(device, R.UNSUPPORTED, not_implemented=True)
+
+
+def _offset(request: web.Request) -> int:
+    """``offset=`` paging of list replies (the emulator's; the real paging is not
+    documented [GUESS])."""
+    try:
+        return max(0, int(request.query.get("offset", "0")))
+    except ValueError:
+        return 0
 
 
 def _count(request: web.Request, default: int = 1000) -> int:
@@ -406,7 +416,8 @@ async def access_card(request: web.Request) -> web.StreamResponse:
         cards = [c for c in state.cards.values() if not wanted or c.card_no in wanted]
         return web.json_response({"CardList": [
             {"CardNo": c.card_no, "UserID": c.user_id, "CardType": int(c.card_type),
-             "CardStatus": int(c.status)} for c in cards[: _count(request)]]})
+             "CardStatus": int(c.status)}
+            for c in cards[_offset(request) : _offset(request) + _count(request)]]})
     return _error(device, R.UNSUPPORTED, not_implemented=True)
 
 
