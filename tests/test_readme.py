@@ -55,3 +55,27 @@ def test_readmes_show_the_two_setup_commands() -> None:
         text = (ROOT / name).read_text(encoding="utf-8")
         assert "make demo" in text
         assert "make test" in text
+
+
+TESTED = re.compile(r"<!-- tested-example -->\n```python\n(.*?)```", re.S)
+
+
+@pytest.mark.parametrize("name", ["README.md", "README.pt-BR.md"])
+async def test_library_example_runs_against_the_emulator(name: str) -> None:
+    import asyncio  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from porteiro.emulator import EmulatorHost  # noqa: PLC0415
+
+    (example,) = TESTED.findall((ROOT / name).read_text(encoding="utf-8"))
+    async with EmulatorHost.start(devices=1) as host:
+        _, url = host.endpoints[0]
+        code = example.replace('"127.0.0.1:8080"', repr(url))
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", code, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    text = out.decode()
+    assert "SS 3530 MF FACE W" in text
+    assert "Acesso liberado: usuário 1021 (João da Silva), porta 1" in text
