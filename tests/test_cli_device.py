@@ -92,3 +92,22 @@ def test_sync_facade(emulator: str) -> None:
         dev.open_door(0)
         assert isinstance(dev.records(), list)
         assert dev.records()[-1].granted is True
+
+
+def test_more_commands(emulator: str, tmp_path: Path) -> None:
+    code, out, _ = run(emulator, "--json", "time", "--set", "2026-03-01T12:00:00+00:00")
+    assert code == 0
+    assert json.loads(out)["time"].startswith("2026-03-01T12:00")
+    code, _, _ = run(emulator, "users", "add", "77", "--name", "Teste")
+    assert code == 0
+    photo = tmp_path / "face.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 100 + b"\xff\xd9")
+    code, out, _ = run(emulator, "--json", "faces", "add", "77", "--photo", str(photo))
+    assert code == 0
+    assert json.loads(out)["ok"] is True
+    code, out, _ = run(emulator, "configure", "online", "127.0.0.1", "--port", "3999")
+    assert code == 0
+    code, out, _ = run(emulator, "configure", "push", "127.0.0.1", "--port", "3999")
+    assert code == 0
+    code, out, _ = run(emulator, "reboot")
+    assert code == 0

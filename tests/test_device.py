@@ -231,3 +231,45 @@ async def test_sync_people_applies_only_the_difference(
         1, 1, 1, 1)
     assert emulated.state.users["40"].name == "Novo nome"
     assert "CA000028" not in emulated.state.cards
+
+
+async def test_typed_config_views(pair: tuple[EmulatedDevice, Device]) -> None:
+    from porteiro.codes import DeviceMode, DoorMode  # noqa: PLC0415
+
+    emulated, dev = pair
+    (door,) = await dev.doors()
+    assert door.mode is DoorMode.NORMAL
+    assert door.unlock_hold_ms == 3000
+    await dev.set_door_mode(0, DoorMode.ALWAYS_OPEN)
+    assert (await dev.doors())[0].mode is DoorMode.ALWAYS_OPEN
+    net = await dev.network()
+    assert net.mac == emulated.state.identity.mac
+    assert await dev.device_mode() is DeviceMode.STAND_ALONE
+
+
+async def test_logs_never_show_full_card_numbers(pair: tuple[EmulatedDevice, Device],
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    _, dev = pair
+    caplog.set_level("DEBUG")
+    await dev.remove_cards(["12EA3004"])
+    await dev.add_cards([{"UserID": "1", "CardNo": "12EA3004"}])
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "CardNoList" in text  # the request was logged...
+    assert "12EA3004" not in text  # ...without the card number
+    assert "admin123" not in text
+
+
+async def test_lockout_and_not_implemented_are_typed(pair: tuple[EmulatedDevice, Device]
+                                                     ) -> None:
+    emulated, dev = pair
+    emulated.verifier.max_failures = 2
+    async with Device(dev.base_url, password="wrong") as bad:
+        for _ in range(2):
+            with pytest.raises(AuthenticationError):
+                await bad.serial()
+    with pytest.raises(AuthenticationError, match="ACCOUNT_HAS_BEEN_LOCKED"):
+        await dev.serial()
+    emulated.verifier.unlock()
+    with pytest.raises(DeviceError) as caught:
+        await dev._get_ok("/cgi-bin/AccessUser.cgi", action="remove")
+    assert caught.value.http_status == 501

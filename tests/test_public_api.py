@@ -47,7 +47,8 @@ PUBLIC = {
         "Subscription", "build_app", "make_state",
     },
     "porteiro.device": {
-        "BatchItemResult", "Connected", "Device", "DeviceInfo", "Disconnected", "EventStream",
+        "BatchItemResult", "Connected", "Device", "DeviceInfo", "Disconnected", "DoorConfig",
+        "EventStream", "NetworkConfig",
         "StreamItem", "StreamState", "SyncDevice", "redact",
     },
     "porteiro.events": {

@@ -9,7 +9,15 @@
                 ...
 """
 
-from porteiro.device.client import BatchItemResult, Device, DeviceInfo, SyncDevice, redact
+from porteiro.device.client import (
+    BatchItemResult,
+    Device,
+    DeviceInfo,
+    DoorConfig,
+    NetworkConfig,
+    SyncDevice,
+    redact,
+)
 from porteiro.device.stream import (
     Connected,
     Disconnected,
@@ -24,7 +32,9 @@ __all__ = [
     "Device",
     "DeviceInfo",
     "Disconnected",
+    "DoorConfig",
     "EventStream",
+    "NetworkConfig",
     "StreamItem",
     "StreamState",
     "SyncDevice",

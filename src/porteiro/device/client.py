@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 import msgspec
 
-from porteiro.codes import RequestError
+from porteiro.codes import DeviceMode, DoorMode, RequestError
 from porteiro.device.stream import EventStream
 from porteiro.events import AccessControlEvent, event_from_record
 from porteiro.exceptions import (
@@ -33,7 +34,15 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping, Sequence
     from types import TracebackType
 
-__all__ = ["BatchItemResult", "Device", "DeviceInfo", "SyncDevice", "redact"]
+__all__ = [
+    "BatchItemResult",
+    "Device",
+    "DeviceInfo",
+    "DoorConfig",
+    "NetworkConfig",
+    "SyncDevice",
+    "redact",
+]
 
 _LOG = logging.getLogger(__name__)
 MAX_BATCH = 10
@@ -45,6 +54,46 @@ def redact(card_no: str | None) -> str:
     if not card_no:
         return ""
     return "*" * max(0, len(card_no) - 4) + card_no[-4:]
+
+
+_SECRET_QUERY = re.compile(r"((?:CardNo|CardNoList(?:\[\d+\]|%5B\d+%5D))=)([0-9A-Za-z]+)")
+
+
+class _RedactCards(logging.Filter):
+    """Mask card numbers in httpx's request log lines (they travel in query strings)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(
+                _SECRET_QUERY.sub(lambda m: m[1] + redact(m[2]), str(a))
+                if isinstance(a, str | httpx.URL) else a for a in record.args)
+        return True
+
+
+_HTTPX_LOG = logging.getLogger("httpx")
+if not any(isinstance(f, _RedactCards) for f in _HTTPX_LOG.filters):
+    _HTTPX_LOG.addFilter(_RedactCards())
+
+
+class DoorConfig(msgspec.Struct, frozen=True):
+    """A typed view of ``AccessControl[n]``."""
+
+    index: int
+    name: str
+    mode: DoorMode
+    unlock_hold_ms: int | None
+    close_timeout_s: int | None
+    sensor_enabled: bool | None
+
+
+class NetworkConfig(msgspec.Struct, frozen=True):
+    """A typed view of ``Network.eth0``."""
+
+    ip: str
+    netmask: str
+    gateway: str
+    dhcp: bool | None
+    mac: str
 
 
 class DeviceInfo(msgspec.Struct, frozen=True):
@@ -189,6 +238,35 @@ class Device:
         for key, value in values.items():
             params[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
         await self._get_ok("/cgi-bin/configManager.cgi", **params)
+
+    async def doors(self) -> list[DoorConfig]:
+        """Every door's configuration, typed."""
+        table = await self.get_config("AccessControl") or []
+        return [DoorConfig(index=i, name=str(d.get("Name", "")),
+                           mode=DoorMode(str(d.get("State", "Normal"))),
+                           unlock_hold_ms=_opt_int(d.get("UnlockHoldInterval")),
+                           close_timeout_s=_opt_int(d.get("CloseTimeout")),
+                           sensor_enabled=_opt_bool(d.get("SensorEnable")))
+                for i, d in enumerate(table) if isinstance(d, dict)]
+
+    async def set_door_mode(self, door: int, mode: DoorMode) -> None:
+        """Normal, always closed or always open."""
+        await self.set_config({f"AccessControl[{door}].State": mode.value})
+
+    async def network(self) -> NetworkConfig:
+        """``Network.eth0``, typed."""
+        table = await self.get_config("Network") or {}
+        eth0 = table.get("eth0") or {}
+        return NetworkConfig(ip=str(eth0.get("IPAddress", "")),
+                             netmask=str(eth0.get("SubnetMask", "")),
+                             gateway=str(eth0.get("DefaultGateway", "")),
+                             dhcp=_opt_bool(eth0.get("DhcpEnable")),
+                             mac=str(eth0.get("PhysicalAddress", "")))
+
+    async def device_mode(self) -> DeviceMode:
+        """``Intelbras_ModeCfg.DeviceMode``: stand-alone, push or Modo Online."""
+        table = await self.get_config("Intelbras_ModeCfg") or {}
+        return DeviceMode.get(table.get("DeviceMode")) or DeviceMode.STAND_ALONE
 
     async def configure_push(self, server_ip: str, port: int, path: str = "/notification", *,
                              https: bool = False) -> None:
@@ -378,6 +456,18 @@ class Device:
 
     def _local_text(self, when: datetime) -> str:
         return (when.astimezone(UTC) + self.utc_offset).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _opt_int(value: object) -> int | None:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+def _opt_bool(value: object) -> bool | None:
+    text = str(value).strip().lower()
+    return True if text == "true" else False if text == "false" else None
 
 
 def _json(reply: httpx.Response) -> dict[str, Any]:
