@@ -273,3 +273,22 @@ async def test_lockout_and_not_implemented_are_typed(pair: tuple[EmulatedDevice,
     with pytest.raises(DeviceError) as caught:
         await dev._get_ok("/cgi-bin/AccessUser.cgi", action="remove")
     assert caught.value.http_status == 501
+
+
+async def test_one_stream_per_device_and_faces_in_batches(
+        pair: tuple[EmulatedDevice, Device]) -> None:
+    from porteiro.exceptions import PorteiroError  # noqa: PLC0415
+
+    emulated, dev = pair
+    async with dev.events() as stream:
+        with pytest.raises(PorteiroError, match="already open"):
+            dev.events()
+        await _next(stream, Connected)
+    async with dev.events() as again:  # closed streams free the slot
+        await _next(again, Connected)
+    await dev.add_users([{"UserID": str(i)} for i in range(12)])
+    results = await dev.add_faces([(str(i), JPEG) for i in range(12)])
+    assert all(r.ok for r in results)
+    assert len(await dev.list_faces()) == 12
+    await dev.remove_faces(["0", "1"])
+    assert len(emulated.state.faces) == 10

@@ -303,6 +303,9 @@ def sync(people_file: Path = typer.Argument(..., exists=True, dir_okay=False,
                              if f.error else None} for f in report.failures]})
     else:
         _out.print(summary)
+        for failure in report.failures:
+            meaning = failure.error.describe(OPTS.lang) if failure.error else "?"
+            _err.print(f"  {failure.key}: {meaning}", style="yellow")
     if report.failures:
         raise typer.Exit(1)
 

@@ -19,12 +19,13 @@ import httpx
 import msgspec
 
 from porteiro.codes import DeviceMode, DoorMode, RequestError
-from porteiro.device.stream import EventStream
+from porteiro.device.stream import EventStream, StreamState
 from porteiro.events import AccessControlEvent, event_from_record
 from porteiro.exceptions import (
     DeviceConnectionError,
     DeviceTimeoutError,
     MalformedInputError,
+    PorteiroError,
     ProtocolError,
 )
 from porteiro.wire.errors import error_for_reply, parse_error_reply
@@ -131,6 +132,7 @@ class Device:
             host = f"{'https' if https else 'http'}://{host}"
         self.base_url = host.rstrip("/")
         self.utc_offset = utc_offset
+        self._stream: EventStream | None = None
         self.record_offset: timedelta | None = None
         """Set for firmware that writes local wall time into records' epoch fields."""
         self._client = httpx.AsyncClient(
@@ -364,16 +366,35 @@ class Device:
     async def add_face(self, user_id: str, photo: bytes, *, update: bool = False
                        ) -> BatchItemResult:
         """Register a face photo (a JPEG of at most 384 KiB, checked before sending)."""
-        if photo[:3] != b"\xff\xd8\xff":
-            raise ValueError("the photo is not a JPEG")
-        if len(photo) > MAX_PHOTO_BYTES:
-            raise ValueError(f"the photo has {len(photo)} bytes; devices refuse more than "
-                             f"{MAX_PHOTO_BYTES}")
-        item = {"UserID": user_id, "PhotoData": [base64.b64encode(photo).decode("ascii")]}
-        (result,) = await self._batch("/cgi-bin/AccessFace.cgi",
-                                      "updateMulti" if update else "insertMulti", "UserID",
-                                      "FaceList", [item])
+        (result,) = await self.add_faces([(user_id, photo)], update=update)
         return result
+
+    async def add_faces(self, faces: Sequence[tuple[str, bytes]], *, update: bool = False
+                        ) -> list[BatchItemResult]:
+        """Register face photos in batches of 10; every photo is checked first."""
+        items = []
+        for user_id, photo in faces:
+            if photo[:3] != b"\xff\xd8\xff":
+                raise ValueError(f"the photo of user {user_id} is not a JPEG")
+            if len(photo) > MAX_PHOTO_BYTES:
+                raise ValueError(f"the photo of user {user_id} has {len(photo)} bytes; devices "
+                                 f"refuse more than {MAX_PHOTO_BYTES}")
+            items.append({"UserID": user_id,
+                          "PhotoData": [base64.b64encode(photo).decode("ascii")]})
+        return await self._batch("/cgi-bin/AccessFace.cgi",
+                                 "updateMulti" if update else "insertMulti", "UserID",
+                                 "FaceList", items)
+
+    async def remove_faces(self, user_ids: Sequence[str]) -> None:
+        """Remove face photos (the users stay)."""
+        for start in range(0, len(user_ids), MAX_BATCH):
+            params = {f"UserIDList[{i}]": u for i, u in enumerate(user_ids[start:start + 10])}
+            await self._get_ok("/cgi-bin/AccessFace.cgi", action="removeMulti", **params)
+
+    async def list_faces(self) -> list[dict[str, Any]]:
+        """Users that have a face photo."""
+        reply = await self._request("GET", "/cgi-bin/AccessFace.cgi", params={"action": "list"})
+        return list(_json(reply).get("FaceList") or [])
 
     async def remove_users(self, user_ids: Sequence[str]) -> None:
         """``removeMulti`` in batches of 10."""
@@ -420,8 +441,13 @@ class Device:
         Yields typed events plus :class:`Connected`/:class:`Disconnected` markers and
         :class:`~porteiro.wire.Malformed` reports; reconnects by itself.
         """
-        return EventStream(self._client, codes=codes, heartbeat=heartbeat,
-                           watchdog_heartbeats=watchdog_heartbeats, backoff_cap=backoff_cap)
+        if self._stream is not None and self._stream.state is not StreamState.CLOSED:
+            raise PorteiroError(f"{self.base_url}: an event stream is already open; devices "
+                                "limit concurrent streams, so Porteiro never opens a second one")
+        self._stream = EventStream(self._client, codes=codes, heartbeat=heartbeat,
+                                   watchdog_heartbeats=watchdog_heartbeats,
+                                   backoff_cap=backoff_cap)
+        return self._stream
 
     # -- records -----------------------------------------------------------------------
 

@@ -105,6 +105,7 @@ class EventStream:
     def start(self) -> None:
         """Start the reader task (idempotent: never two streams to one device)."""
         if self._task is None or self._task.done():
+            self.state = StreamState.CONNECTING
             self._task = asyncio.create_task(self._run(), name="porteiro-event-stream")
 
     async def close(self) -> None:
