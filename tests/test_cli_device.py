@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -111,3 +112,25 @@ def test_more_commands(emulator: str, tmp_path: Path) -> None:
     assert code == 0
     code, out, _ = run(emulator, "reboot")
     assert code == 0
+
+
+def test_watch_prints_live_events(emulator: str) -> None:
+    env = {**os.environ, "PORTEIRO_HOST": emulator,
+           "PORTEIRO_PASSWORD": "admin123"}
+    proc = subprocess.Popen(  # our own interpreter and package
+        [sys.executable, "-m", "porteiro", "device", "watch", "--format", "jsonl",
+         "--heartbeat", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        time.sleep(2)  # let it connect
+        httpx.post(f"http://{emulator}/sim/tamper", auth=httpx.DigestAuth("admin", "admin123"),
+                   timeout=5)
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert json.loads(line)["code"] == "ChassisIntruded"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        if proc.stdout is not None:
+            proc.stdout.close()
+        if proc.stderr is not None:
+            proc.stderr.close()

@@ -324,6 +324,12 @@ def watch(codes: str = typer.Option("All", "--codes", help="Comma-separated even
                         sys.stdout.write(json.dumps(item.to_dict(OPTS.lang), ensure_ascii=False,
                                                     default=str) + "\n")
                         sys.stdout.flush()
+                    elif output == "table":
+                        stamp = item.time.strftime("%Y-%m-%d %H:%M:%S") if item.time else ""
+                        granted = getattr(item, "granted", None)
+                        mark = "" if granted is None else ("+" if granted else "-")
+                        _out.print(f"{stamp:19}  {item.code:16.16}  {mark:1}  "
+                                   f"{item.summary(OPTS.lang)}")
                     else:
                         stamp = item.time.strftime("%H:%M:%S") if item.time else "--:--:--"
                         _out.print(f"{stamp}  {item.summary(OPTS.lang)}")
