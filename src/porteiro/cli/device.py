@@ -114,6 +114,12 @@ def _show(data: Any, columns: list[str] | None = None) -> None:
     _out.print(table)
 
 
+def _show_results(results: list[Any]) -> None:
+    """Per-item batch results, the error decoded in the chosen language."""
+    _show([{"key": r.key, "ok": r.ok, "error": r.error.describe(OPTS.lang) if r.error else None}
+           for r in results])
+
+
 @app.command()
 def info() -> None:
     """Serial, model, firmware."""
@@ -166,9 +172,7 @@ def users_add(user_id: str, name: str = typer.Option("", "--name"),
     """Add (or update) one user."""
     person = Person(user_id, name, doors=tuple(int(d) - 1 for d in doors.split(",") if d),
                     password=password)
-    results = _run(lambda dev: dev.add_users([person.user_json()], update=True))
-    _show([{"key": r.key, "ok": r.ok, "error": r.error.describe(OPTS.lang) if r.error else None}
-           for r in results])
+    _show_results(_run(lambda dev: dev.add_users([person.user_json()], update=True)))
 
 
 @users_app.command("remove")
@@ -187,9 +191,7 @@ def cards_list() -> None:
 @cards_app.command("add")
 def cards_add(card_no: str, user_id: str = typer.Option(..., "--user")) -> None:
     """Give a card to a user."""
-    results = _run(lambda dev: dev.add_cards([{"UserID": user_id, "CardNo": card_no}]))
-    _show([{"key": r.key, "ok": r.ok, "error": r.error.describe(OPTS.lang) if r.error else None}
-           for r in results])
+    _show_results(_run(lambda dev: dev.add_cards([{"UserID": user_id, "CardNo": card_no}])))
 
 
 @cards_app.command("remove")

@@ -284,6 +284,16 @@ async def _json_body(request: web.Request) -> Any:
         return None
 
 
+async def _batch_items(request: web.Request, list_name: str) -> list[Any] | None:
+    """The items of a batch body (``{"UserList": [...]}``), or None when the body is
+    not one or holds more than the device takes in one call (10 [OFFICIAL])."""
+    body = await _json_body(request)
+    items = body.get(list_name) if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items:
+        return None
+    return items if len(items) <= _device(request).state.limits.max_batch else None
+
+
 def _id_list(request: web.Request, name: str) -> list[str]:
     return [v for k, v in request.query.items() if k.startswith(f"{name}[")]
 
@@ -293,9 +303,8 @@ async def access_user(request: web.Request) -> web.StreamResponse:
     action = request.query.get("action", "")
     state = device.state
     if action in {"insertMulti", "updateMulti"}:
-        body = await _json_body(request)
-        items = body.get("UserList") if isinstance(body, dict) else None
-        if not isinstance(items, list) or not items or len(items) > state.limits.max_batch:
+        items = await _batch_items(request, "UserList")
+        if items is None:
             return _error(device, R.INVALID_ARGS)
         fails: list[RequestError] = []
         for item in items:
@@ -366,9 +375,8 @@ async def access_card(request: web.Request) -> web.StreamResponse:
     action = request.query.get("action", "")
     state = device.state
     if action in {"insertMulti", "updateMulti"}:
-        body = await _json_body(request)
-        items = body.get("CardList") if isinstance(body, dict) else None
-        if not isinstance(items, list) or not items or len(items) > state.limits.max_batch:
+        items = await _batch_items(request, "CardList")
+        if items is None:
             return _error(device, R.INVALID_ARGS)
         fails: list[RequestError] = []
         for item in items:
@@ -426,9 +434,8 @@ async def access_face(request: web.Request) -> web.StreamResponse:
     action = request.query.get("action", "")
     state = device.state
     if action in {"insertMulti", "updateMulti"}:
-        body = await _json_body(request)
-        items = body.get("FaceList") if isinstance(body, dict) else None
-        if not isinstance(items, list) or not items or len(items) > state.limits.max_batch:
+        items = await _batch_items(request, "FaceList")
+        if items is None:
             return _error(device, R.INVALID_ARGS)
         fails = [_store_face(device, item, update=action == "updateMulti") for item in items]
         failed = [f for f in fails if f is not None]

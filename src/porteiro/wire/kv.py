@@ -159,8 +159,9 @@ def _ensure(container: Any, step: str | int, nxt: str | int | None, key: str) ->
 def set_path(root: dict[str, Any], key: str, value: object) -> None:
     """Set ``AccessControl[0].State``-style ``key`` in a nested table (``setConfig``).
 
-    Creates missing tables and list slots; raises :class:`MalformedInputError` when the
-    key's shape conflicts with what is there.
+    Creates missing tables and list slots; a value set on a name that is already a
+    table goes under that table's ``""`` key. Raises :class:`MalformedInputError` when
+    the key's shape conflicts with what is there (an index on a table...).
     """
     path = _split_path(key.removeprefix("table."))
     node: Any = root
@@ -168,7 +169,10 @@ def set_path(root: dict[str, Any], key: str, value: object) -> None:
         nxt = path[position + 1] if position + 1 < len(path) else None
         node = _ensure(node, step, nxt, key)
         if nxt is None:
-            node[step] = value
+            if not isinstance(step, int) and isinstance(node.get(step), dict):
+                node[step][""] = value
+            else:
+                node[step] = value
 
 
 def get_path(root: dict[str, Any], key: str) -> Any:
@@ -195,18 +199,7 @@ def parse_table(body: bytes | str) -> dict[str, Any]:
     """
     root: dict[str, Any] = {}
     for key, value in parse_kv(body).items():
-        path = _split_path(key.removeprefix("table."))
-        node: Any = root
-        for position, step in enumerate(path):
-            nxt = path[position + 1] if position + 1 < len(path) else None
-            node = _ensure(node, step, nxt, key)
-            if nxt is None:
-                if isinstance(step, int):
-                    node[step] = value
-                elif isinstance(node.get(step), dict):
-                    node[step][""] = value
-                else:
-                    node[step] = value
+        set_path(root, key, value)
     return root
 
 
