@@ -1,0 +1,73 @@
+"""The database schema (SQLAlchemy Core), shared by SQLite and PostgreSQL.
+
+Changes go through alembic migrations (``migrations/versions``); a test checks that the
+migrated schema and these tables agree.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = ["cursors", "devices", "events", "metadata", "snapshots"]
+
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+devices = sa.Table(
+    "devices", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("serial", sa.String(64)),
+    sa.Column("mac", sa.String(32)),
+    sa.Column("host", sa.String(255)),
+    sa.Column("mode", sa.String(16), nullable=False, server_default="push"),
+    sa.Column("utc_offset_s", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("online", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("last_contact", sa.Float),
+)
+
+events = sa.Table(
+    "events", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("device_id", sa.Integer, sa.ForeignKey("devices.id"), nullable=False),
+    sa.Column("event_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("rec_no", sa.BigInteger),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("idx", sa.Integer, nullable=False),
+    sa.Column("ts", sa.Float),
+    sa.Column("utc_offset_s", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("user_id", sa.String(64)),
+    sa.Column("card_no", sa.String(64)),
+    sa.Column("door", sa.Integer),
+    sa.Column("direction", sa.String(16)),
+    sa.Column("granted", sa.Boolean),
+    sa.Column("method", sa.Integer),
+    sa.Column("error", sa.Integer),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Index("ix_events_device_ts", "device_id", "ts"),
+    sa.Index("ix_events_ts", "ts"),
+    sa.Index("ix_events_user", "user_id"),
+)
+
+snapshots = sa.Table(
+    "snapshots", metadata,
+    sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+              sa.ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("content_type", sa.String(64), nullable=False, server_default="image/jpeg"),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+)
+
+cursors = sa.Table(
+    "cursors", metadata,
+    sa.Column("device_id", sa.Integer, sa.ForeignKey("devices.id"), primary_key=True),
+    sa.Column("last_rec_no", sa.BigInteger),
+    sa.Column("last_ts", sa.Float),
+)

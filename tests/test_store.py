@@ -1,0 +1,125 @@
+"""The store on SQLite and PostgreSQL: migrations, exactly-once writes, group commit."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from typing import TYPE_CHECKING
+
+import pytest
+import sqlalchemy as sa
+
+from porteiro.events import build_event, event_from_record
+from porteiro.store import Store, Writer, event_key
+from porteiro.store.schema import metadata
+from porteiro.wire import RawEvent
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+PG_URL = os.environ.get("PORTEIRO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_available() -> bool:
+    try:
+        engine = sa.create_engine(PG_URL)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception:  # noqa: BLE001  # any failure means "not here"
+        return False
+    return True
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        db = Store(f"sqlite:///{tmp_path / 'porteiro.db'}")
+    else:
+        if not _pg_available():
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"PostgreSQL is required in CI but not reachable at {PG_URL}")
+            pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        admin = sa.create_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        db = Store(PG_URL)
+        sa.event.listen(db.engine, "connect",
+                        lambda dbapi, _rec: dbapi.execute(f'SET search_path TO "{schema}"'))
+    db.migrate()
+    yield db
+    db.close()
+    if request.param == "postgresql":
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+ACCESS = {"CardName": "Ana", "CardNo": "12ea3004", "CardType": 0, "CreateTime": 1790715000,
+          "Door": 0, "ErrorCode": 0, "Method": 1, "ReaderID": "1", "Status": 1,
+          "Type": "Entry", "UTC": 1790715000, "UserID": "1021", "UserType": 0}
+
+
+def test_migrated_schema_matches_the_tables(store: Store) -> None:
+    inspector = sa.inspect(store.engine)
+    for table in metadata.sorted_tables:
+        columns = {c["name"] for c in inspector.get_columns(table.name)}
+        assert columns == set(table.columns.keys()), table.name
+    store.migrate()  # idempotent
+
+
+async def test_exactly_once_and_live_equals_backfill(store: Store) -> None:
+    writer = Writer(store)
+    writer.start()
+    try:
+        device_id = store.ensure_device("portaria", host="10.0.0.5", mode="push")
+        live = build_event(RawEvent("AccessControl", "Pulse", 0, ACCESS))
+        first = await writer.write(device_id, "portaria", [live], source="push",
+                                   images=[b"\xff\xd8\xff jpeg"])
+        assert (first.inserted, first.duplicates) == (1, 0)
+        resent = await writer.write(device_id, "portaria", [live], source="push")
+        assert (resent.inserted, resent.duplicates) == (0, 1)
+        record = event_from_record({"RecNo": "77", "CreateTime": "1790715000",
+                                    "CardNo": "12EA3004", "UserID": "1021", "Status": "1",
+                                    "Type": "Entry", "Method": "1", "Door": "0",
+                                    "ErrorCode": "0", "ReaderID": "1"})
+        assert event_key("portaria", record) == event_key("portaria", live)
+        backfill = await writer.write(device_id, "portaria", [record], source="backfill")
+        assert backfill.duplicates == 1
+        (row,) = store.list_events()
+        assert row["rec_no"] == 77  # the backfill filled in the record number
+        assert row["card_no"] == "12ea3004"
+        other_second = build_event(RawEvent("AccessControl", "Pulse", 0,
+                                            {**ACCESS, "UTC": 1790715001,
+                                             "CreateTime": 1790715001}))
+        other_user = build_event(RawEvent("AccessControl", "Pulse", 0,
+                                          {**ACCESS, "UserID": "2"}))
+        more = await writer.write(device_id, "portaria", [other_second, other_user],
+                                  source="push")
+        assert more.inserted == 2
+        assert store.count_events(device_id) == 3
+    finally:
+        writer.close()
+
+
+async def test_group_commit_under_concurrency(store: Store) -> None:
+    writer = Writer(store)
+    writer.start()
+    try:
+        device_id = store.ensure_device("garagem")
+
+        async def push(i: int) -> int:
+            data = {**ACCESS, "UTC": 1790800000 + i, "CreateTime": 1790800000 + i}
+            event = build_event(RawEvent("AccessControl", "Pulse", 0, data))
+            result = await writer.write(device_id, "garagem", [event], source="push")
+            return result.inserted
+
+        results = await asyncio.gather(*(push(i) for i in range(300)))
+        assert sum(results) == 300
+        assert store.count_events(device_id) == 300
+        assert writer.batches < 300  # concurrent writes shared commits
+    finally:
+        writer.close()
