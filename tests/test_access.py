@@ -233,3 +233,11 @@ def test_open_requirement_text() -> None:
     assert str(OpenRequirement.parse("any")) == "any"
     with pytest.raises(ValueError, match="nope"):
         OpenRequirement.parse("card+nope")
+
+
+def test_unknown_card_is_logged_with_its_number() -> None:
+    p = P(card_no="ffff0001")
+    decision = decide(RULES, p, now=WEDNESDAY_NOON, history=MemoryHistory())
+    (event,) = decision.events(p, 1)
+    assert event.data["CardNo"] == "FFFF0001"
+    assert event.data["ErrorCode"] == 16

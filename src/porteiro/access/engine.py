@@ -114,7 +114,8 @@ class Decision(msgspec.Struct, frozen=True):
         Duress event for a duress opening."""
         data: dict[str, Any] = {
             "CardName": self.user_name,
-            "CardNo": self.card_no or "",
+            # An unknown card is logged with the number that was presented.
+            "CardNo": self.card_no or (presentation.card_no or "").upper(),
             "CardType": int(self.card_type),
             "CreateTime": utc,
             "Door": presentation.door,

@@ -11,6 +11,7 @@ from porteiro.cli import codes as codes_cmd
 from porteiro.cli import decode as decode_cmd
 from porteiro.cli import device as device_cmd
 from porteiro.cli import emulate as emulate_cmd
+from porteiro.cli import serve as serve_cmd
 
 __all__ = ["app", "main"]
 
@@ -30,6 +31,8 @@ app.command("decode", no_args_is_help=False)(decode_cmd.decode)
 app.command("codes")(codes_cmd.codes)
 app.command("emulate")(emulate_cmd.emulate)
 app.add_typer(device_cmd.app, name="device")
+app.command("serve")(serve_cmd.serve)
+app.add_typer(serve_cmd.db_app, name="db")
 
 
 def _version(value: bool) -> None:
