@@ -19,7 +19,8 @@ app = typer.Typer(
     name="porteiro",
     help=(
         "Porteiro: the server side for Intelbras access-control readers.\n\n"
-        "Decode what devices send, look up their codes, emulate devices. "
+        "Decode what devices send, look up their codes, emulate devices, talk to devices "
+        "and run the hub. "
         "Every command speaks English or Brazilian Portuguese (--lang en|pt)."
     ),
     no_args_is_help=True,
