@@ -161,3 +161,45 @@ def test_db_upgrade_and_bad_config_commands(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["serve", "--config", str(bad)])
     assert result.exit_code == 2
     assert "hub.listen" in result.stderr
+
+
+async def test_attach_collector_backfills_gaps_exactly_once(tmp_path: Path) -> None:
+    async with EmulatorHost.start(devices=1) as host:
+        emulated, url = host.endpoints[0]
+        for i in range(5):  # before the hub exists: only the record log has these
+            emulated.present(Presentation(card_no=f"OLD{i:05d}"))
+        emulated_port = int(url.rsplit(":", 1)[1])
+        path = tmp_path / "porteiro.toml"
+        path.write_text(f'''[hub]
+data_dir = "{tmp_path / 'data'}"
+[[devices]]
+name = "leitora"
+host = "127.0.0.1"
+port = {emulated_port}
+password = "admin123"
+mode = "attach"
+''', encoding="utf-8")
+        app = create_app(load_config(path, env={}))
+        async with app.router.lifespan_context(app):
+            hub = app.state.hub
+            collector = hub.collectors["leitora"]
+            await asyncio.wait_for(collector.connected.wait(), 10)
+            for i in range(5):  # live
+                emulated.present(Presentation(card_no=f"LIVE{i:04d}"))
+            emulated.drop_streams()  # a gap...
+            for i in range(5):
+                emulated.present(Presentation(card_no=f"GAP{i:05d}"))
+            collector.connected.clear()
+            await asyncio.wait_for(collector.connected.wait(), 10)  # ...filled on reconnect
+
+            async def settled() -> None:
+                while hub.store.count_events() < 15:
+                    await asyncio.sleep(0.05)
+
+            await asyncio.wait_for(settled(), 10)
+            await asyncio.sleep(0.3)
+            rows = hub.store.list_events(limit=100)
+        cards = sorted(r["card_no"] for r in rows)
+        assert len(rows) == 15  # every record once, no duplicates from live + backfill
+        assert cards[:5] == [f"GAP{i:05d}" for i in range(5)]
+        assert {r["source"] for r in rows} >= {"backfill"}

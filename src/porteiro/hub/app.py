@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 
 from porteiro.events import build_event
 from porteiro.exceptions import MalformedInputError
+from porteiro.hub.collector import Collector
 from porteiro.store import Store, Writer
 from porteiro.store.schema import devices as devices_table
 from porteiro.wire.push import KEEPALIVE_REPLY, format_online_reply, parse_push_body
@@ -45,6 +46,7 @@ class Hub:
         self.writer = Writer(self.store)
         self.device_ids: dict[str, int] = {}
         self.by_name: dict[str, DeviceSettings] = {d.name: d for d in config.devices}
+        self.collectors: dict[str, Collector] = {}
 
     def open(self) -> None:
         """Create the data directory, migrate, start the writer, register devices."""
@@ -84,9 +86,17 @@ def create_app(config: HubConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(hub.open)
+        for device in config.devices:
+            if device.mode == "attach":
+                collector = Collector(device, hub.device_ids[device.name], hub.store,
+                                      hub.writer)
+                collector.start()
+                hub.collectors[device.name] = collector
         try:
             yield
         finally:
+            for collector in hub.collectors.values():
+                await collector.close()
             await asyncio.to_thread(hub.close)
 
     app = FastAPI(title="Porteiro hub", lifespan=lifespan)

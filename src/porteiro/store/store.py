@@ -81,6 +81,14 @@ class Store:
                 conn.execute(devices.update().where(devices.c.id == row.id).values(**fields))
             return int(row.id)
 
+    def last_access_ts(self, device_id: int) -> float | None:
+        """The newest stored access event's time for a device (where backfill resumes)."""
+        query = sa.select(sa.func.max(events.c.ts)).where(
+            events.c.device_id == device_id, events.c.kind == "access_control")
+        with self.engine.connect() as conn:
+            value = conn.execute(query).scalar()
+        return float(value) if value is not None else None
+
     def count_events(self, device_id: int | None = None) -> int:
         """How many events are stored (for one device or all)."""
         query = sa.select(sa.func.count()).select_from(events)
