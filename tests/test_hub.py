@@ -11,8 +11,9 @@ import pytest
 import uvicorn
 
 from porteiro.access import Presentation
+from porteiro.api import create_app
 from porteiro.emulator import EmulatorHost
-from porteiro.hub import ConfigError, create_app, load_config
+from porteiro.hub import ConfigError, load_config
 from porteiro.wire import RawEvent
 from porteiro.wire.push import format_push_body
 

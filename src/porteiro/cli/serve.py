@@ -7,7 +7,8 @@ from pathlib import Path  # noqa: TC003  # typer reads the annotations at runtim
 import typer
 from rich.console import Console
 
-from porteiro.hub import ConfigError, HubConfig, create_app, load_config
+from porteiro.api import create_app
+from porteiro.hub import ConfigError, HubConfig, load_config
 from porteiro.store import Store
 
 db_app = typer.Typer(help="The hub's database.", no_args_is_help=True)

@@ -1,6 +1,13 @@
-"""The server devices talk to (work in progress, issue [4/8])."""
+"""The server devices talk to: push receiver, keepalive, Modo Online, collectors.
 
-from porteiro.hub.app import Hub, create_app
-from porteiro.hub.config import ConfigError, HubConfig, load_config
+:class:`Hub` is the running state (store, single writer, devices, live bus, metrics);
+:func:`device_router` serves the device-facing paths. The whole application (these
+plus the REST API) is assembled by :func:`porteiro.api.create_app`.
+"""
 
-__all__ = ["ConfigError", "Hub", "HubConfig", "create_app", "load_config"]
+from porteiro.hub.config import ConfigError, DeviceSettings, HubConfig, load_config
+from porteiro.hub.hub import DeviceRuntime, Hub
+from porteiro.hub.receiver import device_router
+
+__all__ = ["ConfigError", "DeviceRuntime", "DeviceSettings", "Hub", "HubConfig",
+           "device_router", "load_config"]

@@ -15,13 +15,14 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from porteiro.device import Connected, Device, Disconnected
+from porteiro.device import Connected, Device, Disconnected, EventStream
 from porteiro.events import Event
-from porteiro.exceptions import PorteiroError
+from porteiro.exceptions import AuthenticationError, PorteiroError
+from porteiro.wire import Malformed
 
 if TYPE_CHECKING:
     from porteiro.hub.config import DeviceSettings
-    from porteiro.store import Store, Writer
+    from porteiro.hub.hub import DeviceRuntime, Hub
 
 __all__ = ["Collector"]
 
@@ -34,17 +35,22 @@ events); duplicates are dropped by the store, so the margin costs nothing but re
 class Collector:
     """Keeps one attach-mode device's events flowing into the store."""
 
-    def __init__(self, settings: DeviceSettings, device_id: int, store: Store,
-                 writer: Writer, *, heartbeat: int = 5) -> None:
+    def __init__(self, settings: DeviceSettings, device_id: int, hub: Hub, *,
+                 heartbeat: int = 5) -> None:
         self.settings = settings
         self.device_id = device_id
-        self.store = store
-        self.writer = writer
+        self.hub = hub
+        self.store = hub.store
         self.heartbeat = heartbeat
         self.live = 0
         self.backfilled = 0
         self.connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def runtime(self) -> DeviceRuntime:
+        """The device's live state in the hub."""
+        return self.hub.devices[self.settings.name]
 
     def start(self) -> None:
         """Start the supervised task."""
@@ -64,6 +70,12 @@ class Collector:
                 await self._collect()
             except asyncio.CancelledError:
                 raise
+            except AuthenticationError as exc:
+                # Retrying refused credentials quickly would lock the account out.
+                _LOG.error("collector %s: %s; retrying in %.0f s", self.settings.name, exc, 300)
+                self.hub.lost(self.runtime, str(exc))
+                await asyncio.sleep(300)
+                continue
             except PorteiroError as exc:
                 _LOG.warning("collector %s: %s; restarting in %.0f s", self.settings.name, exc,
                              delay)
@@ -74,22 +86,32 @@ class Collector:
 
     async def _collect(self) -> None:
         settings = self.settings
-        offset = settings.offset_seconds()
-        async with (
-            Device(f"{settings.host}:{settings.port}", user=settings.user,
-                   password=settings.password, utc_offset=timedelta(seconds=offset)) as dev,
-            dev.events(heartbeat=self.heartbeat) as stream,
-        ):
-            async for item in stream:
-                if isinstance(item, Connected):
-                    await self._backfill(dev)
-                    self.connected.set()
-                elif isinstance(item, Disconnected):
-                    self.connected.clear()
-                elif isinstance(item, Event):
-                    await self.writer.write(self.device_id, settings.name, [item],
-                                            source="attach", utc_offset_s=offset)
-                    self.live += 1
+        async with Device(f"{settings.host}:{settings.port}", user=settings.user,
+                          password=settings.password, https=settings.https,
+                          verify=settings.verify_tls,
+                          utc_offset=settings.utc_offset_timedelta()) as dev:
+            if settings.local_epochs:
+                dev.record_offset = settings.utc_offset_timedelta()
+            async with dev.events(heartbeat=self.heartbeat) as stream:
+                await self._consume(dev, stream)
+
+    async def _consume(self, dev: Device, stream: EventStream) -> None:
+        runtime = self.runtime
+        async for item in stream:
+            if isinstance(item, Event):
+                await self.hub.ingest(runtime, [item], source="attach")
+                self.hub.contact(runtime)
+                self.live += 1
+            elif isinstance(item, Connected):
+                self.hub.contact(runtime)
+                await self._backfill(dev)
+                self.connected.set()
+            elif isinstance(item, Disconnected):
+                self.connected.clear()
+                self.hub.lost(runtime, item.reason)
+            elif isinstance(item, Malformed):
+                self.hub.metrics.decode_errors.labels(self.settings.name, "attach").inc()
+                _LOG.warning("collector %s: %s", self.settings.name, item.text())
 
     async def _backfill(self, dev: Device) -> None:
         newest = await asyncio.to_thread(self.store.last_access_ts, self.device_id)
@@ -99,9 +121,12 @@ class Collector:
         async for record in dev.iter_records(since=since):
             batch.append(record)
             if len(batch) >= 500:
-                self.backfilled += (await self.writer.write(
-                    self.device_id, self.settings.name, batch, source="backfill")).inserted
+                self.backfilled += (await self.hub.ingest(self.runtime, batch,
+                                                          source="backfill")).inserted
                 batch = []
         if batch:
-            self.backfilled += (await self.writer.write(
-                self.device_id, self.settings.name, batch, source="backfill")).inserted
+            self.backfilled += (await self.hub.ingest(self.runtime, batch,
+                                                      source="backfill")).inserted
+        if self.backfilled:
+            _LOG.info("collector %s: %d event(s) backfilled so far", self.settings.name,
+                      self.backfilled)

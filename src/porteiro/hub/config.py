@@ -5,13 +5,24 @@ Invalid configuration fails at start with a message that names the key and the p
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import os
 import re
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 __all__ = ["ConfigError", "DeviceSettings", "HubConfig", "HubSettings", "TokenSettings",
            "load_config"]
@@ -32,6 +43,42 @@ class HubSettings(BaseModel):
     push_path: str = "/notification"
     keepalive_path: str = "/keepalive"
     auto_register: bool = False
+    device_networks: list[str] = Field(default_factory=list)
+    offline_after: float = Field(default=120.0, gt=0)
+    flush_interval: float = Field(default=5.0, gt=0)
+    retention_days: float | None = Field(default=None, gt=0)
+    snapshot_retention_days: float | None = Field(default=90.0, gt=0)
+    max_snapshots: int | None = Field(default=100_000, ge=0)
+    online_default: Literal["deny", "allow"] = "deny"
+    timezone: str = "America/Sao_Paulo"
+    language: Literal["pt", "en"] = "pt"
+
+    @field_validator("device_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not an address or network "
+                                 "(e.g. 192.168.1.0/24)") from None
+        return value
+
+    @field_validator("push_path", "keepalive_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/") or value.rstrip("/") == "":
+            raise ValueError('use an absolute path such as "/notification"')
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. America/Sao_Paulo)") from None
+        return value
 
     @field_validator("listen")
     @classmethod
@@ -54,8 +101,22 @@ class TokenSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    token: str = Field(min_length=8)
+    token: str | None = Field(default=None, min_length=8)
+    token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
     scope: Literal["admin", "read"] = "read"
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> TokenSettings:
+        if (self.token is None) == (self.token_sha256 is None):
+            raise ValueError("give exactly one of token and token_sha256")
+        return self
+
+    def digest(self) -> str:
+        """The SHA-256 (hex) the hub keeps in memory instead of the token."""
+        if self.token_sha256 is not None:
+            return self.token_sha256.lower()
+        assert self.token is not None  # noqa: S101  # validated above
+        return hashlib.sha256(self.token.encode("utf-8")).hexdigest()
 
 
 _OFFSET = re.compile(r"^([+-])(\d{1,2}):(\d{2})$")
@@ -68,11 +129,17 @@ class DeviceSettings(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     host: str
-    port: int = Field(80, gt=0, lt=65536)
+    port: int = Field(default=80, gt=0, lt=65536)
     user: str = "admin"
     password: str = ""
     mode: Literal["attach", "push", "online"] = "push"
     utc_offset: str = "-03:00"
+    mac: str | None = None
+    serial: str | None = None
+    https: bool = False
+    verify_tls: bool = True
+    local_epochs: bool = False
+    """Firmware that writes local wall time into ``UTC``/``CreateTime`` (reference §6)."""
 
     @field_validator("utc_offset")
     @classmethod
@@ -81,6 +148,10 @@ class DeviceSettings(BaseModel):
         if match is None or int(match[2]) > 14 or int(match[3]) >= 60:
             raise ValueError('use "+HH:MM" or "-HH:MM", e.g. "-03:00"')
         return value.strip()
+
+    def utc_offset_timedelta(self) -> timedelta:
+        """``utc_offset`` as a timedelta."""
+        return timedelta(seconds=self.offset_seconds())
 
     def offset_seconds(self) -> int:
         """``utc_offset`` in seconds."""
@@ -110,7 +181,8 @@ class HubConfig(BaseModel):
 
 
 _ENV = {"PORTEIRO_LISTEN": "listen", "PORTEIRO_DATA_DIR": "data_dir",
-        "PORTEIRO_DATABASE_URL": "database_url"}
+        "PORTEIRO_DATABASE_URL": "database_url", "PORTEIRO_AUTO_REGISTER": "auto_register",
+        "PORTEIRO_LANGUAGE": "language", "PORTEIRO_TIMEZONE": "timezone"}
 
 
 def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> HubConfig:

@@ -1,10 +1,11 @@
 """Persistence: SQLite (WAL, default) or PostgreSQL behind one interface, one writer.
 
-Work in progress for the hub (issue [4/8]): schema and migrations, event identity,
-the group-commit writer.
+:class:`Store` reads (and does rare bookkeeping writes); :class:`Writer` is the single
+writer of events (group commit, exactly once by :func:`event_key`).
 """
 
 from porteiro.store.identity import event_key
-from porteiro.store.store import Store, StoredBatch, Writer
+from porteiro.store.store import Store
+from porteiro.store.writer import StoredBatch, Writer, event_row
 
-__all__ = ["Store", "StoredBatch", "Writer", "event_key"]
+__all__ = ["Store", "StoredBatch", "Writer", "event_key", "event_row"]

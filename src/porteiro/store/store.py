@@ -1,37 +1,23 @@
 """Persistence behind one interface: SQLite (WAL, default) or PostgreSQL, same code.
 
-:class:`Store` owns the engine and the schema (migrated with alembic on open).
-Writes go through :class:`Writer`: one thread, one connection, batches — callers
-enqueue events and await a future that resolves once the batch holding them is
-committed (group commit), so many concurrent pushes share one ``fsync`` and a reply of
-HTTP 200 always means "on disk". Duplicates (resends, live + backfill) are dropped by
-the unique event key, in the same statement.
+:class:`Store` owns the engine and the schema (migrated with alembic on open) and
+answers reads. Every write of events goes through the single
+:class:`~porteiro.store.writer.Writer` (group commit); the small bookkeeping writes
+here (device registration, last contact, retention) are rare and short.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import queue
-import threading
-import time
 from importlib.resources import files
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import msgspec
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.dialects import postgresql, sqlite
 
-from porteiro.events import AccessControlEvent, Event
-from porteiro.store.identity import event_key
 from porteiro.store.schema import devices, events, snapshots
 
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-__all__ = ["Store", "StoredBatch", "Writer"]
+__all__ = ["Store"]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -106,140 +92,46 @@ class Store:
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query.limit(limit))]  # noqa: SLF001
 
+    # -- devices -------------------------------------------------------------------------
 
-class StoredBatch(msgspec.Struct, frozen=True):
-    """What a write did: events inserted and duplicates dropped."""
+    def set_contact(self, device_id: int, *, online: bool, last_contact: float | None
+                    ) -> None:
+        """Record a device's status and last contact (flushed by the hub, batched)."""
+        with self.engine.begin() as conn:
+            conn.execute(devices.update().where(devices.c.id == device_id)
+                         .values(online=online, last_contact=last_contact))
 
-    inserted: int
-    duplicates: int
+    def known_devices(self) -> list[dict[str, Any]]:
+        """Every registered device row."""
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(  # noqa: SLF001
+                sa.select(devices).order_by(devices.c.id))]
 
+    # -- retention -----------------------------------------------------------------------
 
-def _row(device_id: int, device: str, event: Event, *, source: str, offset_s: int,
-         received: float) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "device_id": device_id, "event_key": event_key(device, event), "rec_no": None,
-        "code": event.code, "kind": event.kind.value, "action": event.action,
-        "idx": event.index, "ts": event.timestamp, "utc_offset_s": offset_s,
-        "user_id": None, "card_no": None, "door": None, "direction": None, "granted": None,
-        "method": None, "error": None, "source": source, "received_at": received,
-        "data": json.dumps(event.data, ensure_ascii=False, default=str),
-    }
-    if isinstance(event, AccessControlEvent):
-        row.update(rec_no=event.record_no, user_id=event.user_id, card_no=event.card_no,
-                   door=event.door, granted=event.granted,
-                   direction=event.direction.value if event.direction else None,
-                   method=int(event.method) if event.method is not None else None,
-                   error=int(event.error) if event.error is not None else None)
-    return row
-
-
-class _Job(msgspec.Struct):
-    rows: list[dict[str, Any]]
-    images: list[bytes | None]
-    future: asyncio.Future[StoredBatch]
-    loop: asyncio.AbstractEventLoop
-
-
-class Writer:
-    """The single writer: a thread that commits queued events in batches."""
-
-    def __init__(self, store: Store, *, max_batch: int = 2000) -> None:
-        self.store = store
-        self.max_batch = max_batch
-        self._queue: queue.Queue[_Job | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="porteiro-writer", daemon=True)
-        self.batches = 0
-        self.inserted = 0
-        self.duplicates = 0
-
-    def start(self) -> None:
-        """Start the writer thread."""
-        self._thread.start()
-
-    def close(self) -> None:
-        """Finish what is queued, then stop."""
-        self._queue.put(None)
-        self._thread.join(timeout=30)
-
-    @property
-    def depth(self) -> int:
-        """Jobs waiting (a metric)."""
-        return self._queue.qsize()
-
-    async def write(self, device_id: int, device: str, items: Sequence[Event], *,
-                    source: str, utc_offset_s: int = 0,
-                    images: Sequence[bytes | None] | None = None) -> StoredBatch:
-        """Store ``items`` (with an optional snapshot each); resolves once committed."""
-        loop = asyncio.get_running_loop()
-        received = time.time()
-        rows = [_row(device_id, device, e, source=source, offset_s=utc_offset_s,
-                     received=received) for e in items]
-        job = _Job(rows, list(images) if images is not None else [None] * len(rows),
-                   loop.create_future(), loop)
-        self._queue.put(job)
-        return await job.future
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            jobs = [first]
-            size = len(first.rows)
-            # Group commit: take whatever else is already waiting, up to a bound.
-            while size < self.max_batch:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._queue.put(None)
-                    break
-                jobs.append(nxt)
-                size += len(nxt.rows)
-            try:
-                results = self._commit(jobs)
-            except Exception as exc:  # noqa: BLE001  # every waiter must hear about it
-                for job in jobs:
-                    job.loop.call_soon_threadsafe(_fail, job.future, exc)
-                continue
-            for job, result in zip(jobs, results, strict=True):
-                job.loop.call_soon_threadsafe(_resolve, job.future, result)
-
-    def _commit(self, jobs: list[_Job]) -> list[StoredBatch]:
-        engine = self.store.engine
-        insert = (sqlite.insert(events) if engine.dialect.name == "sqlite"
-                  else postgresql.insert(events))
-        results = []
-        with engine.begin() as conn:
-            for job in jobs:
-                inserted = 0
-                for row, image in zip(job.rows, job.images, strict=True):
-                    statement = insert.values(**row).on_conflict_do_nothing(
-                        index_elements=["event_key"]).returning(events.c.id)
-                    new_id = conn.execute(statement).scalar()
-                    if new_id is None:
-                        if row["rec_no"] is not None:  # backfill knows the record number
-                            conn.execute(events.update().where(
-                                events.c.event_key == row["event_key"],
-                                events.c.rec_no.is_(None)).values(rec_no=row["rec_no"]))
-                        continue
-                    inserted += 1
-                    if image:
-                        conn.execute(snapshots.insert().values(event_id=new_id, content=image))
-                results.append(StoredBatch(inserted, len(job.rows) - inserted))
-        self.batches += 1
-        self.inserted += sum(r.inserted for r in results)
-        self.duplicates += sum(r.duplicates for r in results)
-        return results
-
-
-def _resolve(future: asyncio.Future[StoredBatch], result: StoredBatch) -> None:
-    if not future.done():
-        future.set_result(result)
-
-
-def _fail(future: asyncio.Future[StoredBatch], exc: BaseException) -> None:
-    if not future.done():
-        future.set_exception(exc)
-
+    def prune(self, *, events_before: float | None = None,
+              snapshots_before: float | None = None, max_snapshots: int | None = None
+              ) -> tuple[int, int]:
+        """Delete events received before ``events_before`` and snapshots of events
+        received before ``snapshots_before`` or beyond the newest ``max_snapshots``;
+        return (events, snapshots) deleted. The events a snapshot belonged to stay."""
+        deleted_events = deleted_snapshots = 0
+        with self.engine.begin() as conn:
+            if snapshots_before is not None:
+                old = sa.select(events.c.id).where(events.c.received_at < snapshots_before)
+                deleted_snapshots += conn.execute(
+                    snapshots.delete().where(snapshots.c.event_id.in_(old))).rowcount or 0
+            if max_snapshots is not None:  # keep only the newest max_snapshots
+                newest_dropped = conn.execute(
+                    sa.select(snapshots.c.event_id).order_by(snapshots.c.event_id.desc())
+                    .offset(max_snapshots).limit(1)).scalar()
+                if newest_dropped is not None:
+                    deleted_snapshots += conn.execute(snapshots.delete().where(
+                        snapshots.c.event_id <= newest_dropped)).rowcount or 0
+            if events_before is not None:
+                old = sa.select(events.c.id).where(events.c.received_at < events_before)
+                deleted_snapshots += conn.execute(
+                    snapshots.delete().where(snapshots.c.event_id.in_(old))).rowcount or 0
+                deleted_events += conn.execute(
+                    events.delete().where(events.c.received_at < events_before)).rowcount or 0
+        return deleted_events, deleted_snapshots
