@@ -9,6 +9,7 @@ import typer
 from porteiro import __version__
 from porteiro.cli import codes as codes_cmd
 from porteiro.cli import decode as decode_cmd
+from porteiro.cli import demo as demo_cmd
 from porteiro.cli import device as device_cmd
 from porteiro.cli import emulate as emulate_cmd
 from porteiro.cli import serve as serve_cmd
@@ -34,6 +35,7 @@ app.command("emulate")(emulate_cmd.emulate)
 app.add_typer(device_cmd.app, name="device")
 app.command("serve")(serve_cmd.serve)
 app.add_typer(serve_cmd.db_app, name="db")
+app.command("demo")(demo_cmd.demo)
 
 
 def _version(value: bool) -> None:
