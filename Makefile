@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint typecheck unit demo bench clean
+.PHONY: help install test lint typecheck unit demo decode-demo bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,21 +32,13 @@ unit: $(STAMP)  ## pytest only
 
 test: lint typecheck unit  ## everything CI runs: ruff, mypy --strict, the whole pytest suite
 
-demo: $(STAMP)  ## the main job on bundled data (today: decode sample captures)
-	@echo "== porteiro decode examples/attach-stream.txt  (an eventManager attach capture)"
+demo: $(STAMP)  ## the hub with emulated readers and live traffic (Ctrl-C stops; DEMO_ARGS="--lang pt")
+	$(BIN)/porteiro demo $(DEMO_ARGS)
+
+decode-demo: $(STAMP)  ## decode the bundled sample captures
 	$(BIN)/porteiro decode examples/attach-stream.txt
-	@echo
-	@echo "== the same in Portuguese, as a table"
-	$(BIN)/porteiro decode examples/attach-stream.txt --lang pt --format table
-	@echo
-	@echo "== porteiro decode examples/push-body.txt --format jsonl  (a push-mode POST body)"
 	$(BIN)/porteiro decode examples/push-body.txt --format jsonl
-	@echo
-	@echo "== porteiro decode examples/records.txt  (a recordFinder listing)"
 	$(BIN)/porteiro decode examples/records.txt --lang pt
-	@echo
-	@echo "== porteiro codes errors 21"
-	$(BIN)/porteiro codes errors 21
 
 bench: $(STAMP)  ## performance benchmarks (ratios against a baseline measured in the same run)
 	$(BIN)/python bench/decode.py
