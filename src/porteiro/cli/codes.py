@@ -12,29 +12,11 @@ from rich.table import Table
 
 from porteiro.cli._common import language as lang_of
 from porteiro.codes import TABLES, Lang, search
-from porteiro.codes import errors as error_codes
-from porteiro.codes import requests as request_codes
-
-_TITLES: dict[str, tuple[str, str]] = {
-    "methods": ("Open-door methods (Method)", "Métodos de abertura (Method)"),
-    "errors": ("Event error codes (ErrorCode)", "Códigos de erro de eventos (ErrorCode)"),
-    "requests": (
-        "Request error codes (API replies)",
-        "Códigos de erro de requisições (respostas da API)",
-    ),
-    "events": ("Event types (Code)", "Tipos de evento (Code)"),
-    "mask": ("Mask detection (Mask)", "Detecção de máscara (Mask)"),
-    "user-types": ("User types (UserType)", "Tipos de usuário (UserType)"),
-    "card-types": ("Card types (CardType)", "Tipos de cartão (CardType)"),
-    "card-status": ("Card status (CardStatus)", "Situação do cartão (CardStatus)"),
-    "authority": ("User authority (Authority)", "Autoridade do usuário (Authority)"),
-    "access-results": ("Access result (Status)", "Resultado do acesso (Status)"),
-    "directions": ("Direction (Type)", "Sentido (Type)"),
-    "door-states": ("Door contact state", "Estado do sensor da porta"),
-    "door-modes": ("Door mode (AccessControl[n].State)", "Modo da porta (AccessControl[n].State)"),
-    "device-modes": ("Device mode (Intelbras_ModeCfg.DeviceMode)",
-                     "Modo do dispositivo (Intelbras_ModeCfg.DeviceMode)"),
-}
+from porteiro.codes.catalogue import lookup as _lookup
+from porteiro.codes.catalogue import record as _record
+from porteiro.codes.catalogue import table_name_of as _name_of
+from porteiro.codes.catalogue import table_of as _table_of
+from porteiro.codes.catalogue import title as _title
 
 _WORDS: dict[str, tuple[str, str]] = {
     "table": ("Table", "Tabela"),
@@ -57,55 +39,6 @@ _WORDS: dict[str, tuple[str, str]] = {
 def _w(key: str, lang: Lang, **fields: Any) -> str:
     en, pt = _WORDS[key]
     return (pt if lang == "pt" else en).format(**fields)
-
-
-def _groups(member: Any) -> list[str]:
-    """Names of the policy sets (module-level frozensets) that contain ``member``."""
-    module = error_codes if isinstance(member, error_codes.EventError) else (
-        request_codes if isinstance(member, request_codes.RequestError) else None)
-    if module is None:
-        return []
-    return sorted(
-        name for name, value in vars(module).items()
-        if name.isupper() and isinstance(value, frozenset) and member in value
-    )
-
-
-def _record(table: str, member: Any, lang: Lang) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "table": table,
-        "code": member.code,
-        "name": member.name,
-        "text": member.text(lang),
-        "en": member.en,
-        "pt": member.pt,
-        "known": member.known,
-    }
-    vendor = getattr(member, "vendor_name", None)
-    if vendor:
-        out["vendor_name"] = vendor
-    groups = _groups(member)
-    if groups:
-        out["groups"] = groups
-    return out
-
-
-def _table_of(name: str) -> str | None:
-    low = name.strip().lower()
-    if low in TABLES:
-        return low
-    matches = [key for key in TABLES if key.startswith(low)]
-    return matches[0] if len(matches) == 1 else None
-
-
-def _lookup(table: str, raw: str) -> Any:
-    cls: Any = TABLES[table]
-    if issubclass(cls, int):
-        try:
-            return cls(int(raw, 0))
-        except ValueError:
-            return None
-    return cls(raw)
 
 
 def codes(
@@ -186,20 +119,6 @@ def codes(
         return
     rows = [_record(name, member, language) for member in TABLES[name]]
     _print(rows, language, out, as_json=as_json, title=_title(name, language))
-
-
-def _name_of(member: Any) -> str:
-    for name, cls in TABLES.items():
-        if isinstance(member, cls):
-            return name
-    return type(member).__name__
-
-
-def _title(name: str, lang: Lang) -> str:
-    pair = _TITLES.get(name)
-    if pair is None:
-        return name
-    return pair[1] if lang == "pt" else pair[0]
 
 
 def _print_tables(lang: Lang, out: Console, *, as_json: bool) -> None:
