@@ -59,6 +59,7 @@ class _Options:
     host: str = "127.0.0.1:8080"
     user: str = "admin"
     password: str = ""
+    ask_password: bool = False
     insecure: bool = False
     lang: Lang = "en"
     as_json: bool = False
@@ -77,19 +78,25 @@ def _connection(
     host: str = typer.Option("127.0.0.1:8080", "--host", envvar="PORTEIRO_HOST",
                              help="HOST[:PORT] or a URL (https:// for TLS)."),
     user: str = typer.Option("admin", "--user", envvar="PORTEIRO_USER"),
-    password: str = typer.Option(..., "--password", envvar="PORTEIRO_PASSWORD",
-                                 prompt=True, hide_input=True),
+    password: str | None = typer.Option(None, "--password", envvar="PORTEIRO_PASSWORD",
+                                        help="Asked for when needed if not given."),
     insecure: bool = typer.Option(False, "--insecure",
                                   help="Accept a self-signed HTTPS certificate."),
     lang: str = typer.Option("en", "--lang", "-l", envvar="PORTEIRO_LANG"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Connection options (also from PORTEIRO_HOST, PORTEIRO_USER, PORTEIRO_PASSWORD)."""
-    OPTS.host, OPTS.user, OPTS.password = host, user, password
+    # Prompted for only when a command connects, so `--help` never asks for it.
+    OPTS.host, OPTS.user, OPTS.password = host, user, password or ""
+    OPTS.ask_password = password is None
     OPTS.insecure, OPTS.lang, OPTS.as_json = insecure, lang_of(lang), as_json
 
 
 def _run(work: Callable[[Device], Awaitable[Any]]) -> Any:
+    if OPTS.ask_password:
+        OPTS.password = typer.prompt("Password", hide_input=True)
+        OPTS.ask_password = False
+
     async def main() -> Any:
         async with Device(OPTS.host, user=OPTS.user, password=OPTS.password,
                           verify=not OPTS.insecure) as dev:
