@@ -44,6 +44,7 @@ bench: $(STAMP)  ## performance benchmarks (ratios against a baseline measured i
 	$(BIN)/python bench/decode.py
 	$(BIN)/python bench/emulator.py
 	$(BIN)/python bench/client.py
+	$(BIN)/python bench/ingest.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
