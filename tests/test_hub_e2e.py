@@ -403,10 +403,21 @@ async def test_attach_devices_survive_kill_reboot_stall_and_garbage(tmp_path: Pa
                 await hub.start()  # same port, same database
                 await reattached(before, names, "the collectors to attach after a restart")
 
+                # a1's clock runs an hour fast for a moment (events stored with future
+                # times), is corrected, then a1 reboots: the backfill must not start an
+                # hour ahead and skip what a1 logged while its stream was down.
+                devices["a1"].drift(3600)
+                fast = [traffic.present("a1", tag="FST") for _ in range(3)]
+                await _until_async(stored_at_least("a1", fast), 10, "a1's fast-clock events",
+                                   hub)
+                devices["a1"].drift(-3600)
                 await asyncio.sleep(0.5)
                 before = dict(attaches)
                 devices["a1"].reboot()  # drops the stream, keeps the records
+                gap = [traffic.present("a1", tag="RBT") for _ in range(3)]  # never live
                 await reattached(before, ["a1"], "a1 to be reattached after its reboot")
+                await _until_async(stored_at_least("a1", gap), 10,
+                                   "a1's records from its reboot to be backfilled", hub)
 
                 await asyncio.sleep(0.5)
                 before = dict(attaches)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -115,6 +116,11 @@ class Collector:
 
     async def _backfill(self, dev: Device) -> None:
         newest = await asyncio.to_thread(self.store.last_access_ts, self.device_id)
+        if newest is not None:
+            # A device clock that ran ahead (then was corrected) left future times in
+            # the store; starting there would skip the records of the gap for good.
+            # Starting earlier only costs reads (duplicates are dropped).
+            newest = min(newest, time.time())
         since = (datetime.fromtimestamp(newest, UTC) - BACKFILL_MARGIN
                  if newest is not None else None)
         batch: list[Event] = []
