@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
+import ipaddress
+import logging
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 
 from porteiro import __version__
+from porteiro.api.auth import TokenAuth
+from porteiro.api.codes import codes_router
+from porteiro.api.devices import devices_router
+from porteiro.api.events import events_router
+from porteiro.api.logs import install_access_log_filter
+from porteiro.api.stream import StreamControl, stream_router
+from porteiro.api.system import system_router
 from porteiro.hub import Hub, device_router
 
 if TYPE_CHECKING:
@@ -19,31 +26,58 @@ if TYPE_CHECKING:
 
 __all__ = ["create_app"]
 
+_LOG = logging.getLogger(__name__)
+
+_DESCRIPTION = """The Porteiro hub: events from Intelbras access-control readers.
+
+Every `/api` path and `/metrics` need `Authorization: Bearer <token>` (a token from
+`[[tokens]]`; scope `read` or `admin`) unless no token is configured. The live stream
+also takes `?access_token=`. Device-facing paths (push, keepalive) and `/healthz` are
+open.
+"""
+
+
+def _loopback(listen: str) -> bool:
+    host = listen.rpartition(":")[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
 
 def create_app(config: HubConfig) -> FastAPI:
-    """The hub application for ``config`` (the hub starts with the app's lifespan)."""
-    hub = Hub(config)
+    """The hub application for ``config`` (the hub starts with the app's lifespan).
+
+    Tokens are reduced to their digests here; the hub gets the configuration without
+    them, so nothing reachable from the app holds a token.
+    """
+    auth = TokenAuth(config.tokens)
+    hub = Hub(config.model_copy(update={"tokens": []}))
+    control = StreamControl()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        install_access_log_filter()
+        if auth.open and not _loopback(config.hub.listen):
+            _LOG.warning("no [[tokens]] configured: the API on %s is open to anyone who "
+                         "can reach it", config.hub.listen)
+        control.reset()
         await hub.start()
         try:
             yield
         finally:
+            control.stopping.set()
             await hub.stop()
 
-    app = FastAPI(title="Porteiro hub", version=__version__, lifespan=lifespan)
+    app = FastAPI(title="Porteiro hub", version=__version__, lifespan=lifespan,
+                  description=_DESCRIPTION)
     app.state.hub = hub
     app.include_router(device_router(hub))
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, Any]:
-        return {"ok": True, "writer_queue": hub.writer.depth}
-
-    @app.get("/api/events")
-    async def list_events(after_id: int = 0, limit: int = 100) -> JSONResponse:
-        rows = await asyncio.to_thread(hub.store.list_events, after_id=after_id,
-                                       limit=max(1, min(limit, 1000)))
-        return JSONResponse(rows)
-
+    app.include_router(system_router(hub, auth))
+    app.include_router(stream_router(hub, auth, control))  # before /api/events/{id}
+    app.include_router(events_router(hub, auth))
+    app.include_router(devices_router(hub, auth))
+    app.include_router(codes_router(auth, config.hub.language))
     return app

@@ -55,6 +55,9 @@ events = sa.Table(
     sa.Index("ix_events_device_ts", "device_id", "ts"),
     sa.Index("ix_events_ts", "ts"),
     sa.Index("ix_events_user", "user_id"),
+    sa.Index("ix_events_card", "card_no"),
+    sa.Index("ix_events_kind_id", "kind", "id"),
+    sa.Index("ix_events_device_id_id", "device_id", "id"),
 )
 
 snapshots = sa.Table(

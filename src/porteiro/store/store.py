@@ -11,13 +11,14 @@ from __future__ import annotations
 from importlib.resources import files
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
 from porteiro.store.schema import devices, events, snapshots
 
-__all__ = ["Store"]
+__all__ = ["EventQuery", "Store"]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -27,6 +28,73 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+class EventQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """Which events to read: every given filter must match (None/empty: any).
+
+    ``since``/``until`` bound the event time (``ts``, epoch seconds, ``until``
+    excluded); ``after_id``/``before_id`` are the id cursor (both excluded).
+    ``card_no`` also matches the card in upper or lower case, as devices differ.
+    """
+
+    devices: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    user_id: str | None = None
+    card_no: str | None = None
+    granted: bool | None = None
+    error: int | None = None
+    method: int | None = None
+    since: float | None = None
+    until: float | None = None
+    after_id: int | None = None
+    before_id: int | None = None
+    limit: int = 100
+
+
+_EVENT_ROWS = (
+    sa.select(events, devices.c.name.label("device"),
+              snapshots.c.event_id.is_not(None).label("has_snapshot"))
+    .select_from(events.join(devices, devices.c.id == events.c.device_id)
+                 .outerjoin(snapshots, snapshots.c.event_id == events.c.id)))
+"""Event rows as the API serves them: the columns, the device's name, has_snapshot."""
+
+
+def _where(query: EventQuery) -> list[sa.ColumnElement[bool]]:
+    clauses: list[sa.ColumnElement[bool]] = []
+    c = events.c
+    if query.devices:
+        clauses.append(c.device_id.in_(
+            sa.select(devices.c.id).where(devices.c.name.in_(query.devices))))
+    if query.kinds:
+        clauses.append(c.kind.in_(query.kinds))
+    if query.user_id is not None:
+        clauses.append(c.user_id == query.user_id)
+    if query.card_no is not None:
+        card = query.card_no
+        clauses.append(c.card_no.in_(sorted({card, card.upper(), card.lower()})))
+    if query.granted is not None:
+        clauses.append(c.granted == query.granted)
+    if query.error is not None:
+        clauses.append(c.error == query.error)
+    if query.method is not None:
+        clauses.append(c.method == query.method)
+    if query.since is not None:
+        clauses.append(c.ts >= query.since)
+    if query.until is not None:
+        clauses.append(c.ts < query.until)
+    if query.after_id is not None:
+        clauses.append(c.id > query.after_id)
+    if query.before_id is not None:
+        clauses.append(c.id < query.before_id)
+    return clauses
+
+
+def _event_dict(row: sa.Row[Any]) -> dict[str, Any]:
+    out = dict(row._mapping)  # noqa: SLF001  # SQLAlchemy's public row-as-mapping view
+    out["has_snapshot"] = bool(out["has_snapshot"])
+    out["granted"] = None if out["granted"] is None else bool(out["granted"])
+    return out
 
 
 class Store:
@@ -91,6 +159,68 @@ class Store:
             query = query.where(events.c.device_id == device_id)
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query.limit(limit))]  # noqa: SLF001
+
+    def query_events(self, query: EventQuery) -> list[dict[str, Any]]:
+        """Events matching ``query``, newest first (by id), at most ``query.limit``; each
+        row has the ``events`` columns plus ``device`` (name) and ``has_snapshot``."""
+        statement = (_EVENT_ROWS.where(*_where(query)).order_by(events.c.id.desc())
+                     .limit(query.limit))
+        with self.engine.connect() as conn:
+            return [_event_dict(row) for row in conn.execute(statement)]
+
+    def events_after(self, after_id: int, limit: int, query: EventQuery | None = None
+                     ) -> list[dict[str, Any]]:
+        """Events with id > ``after_id`` in id order (a live stream catching up), with
+        the filters of ``query`` (its cursor and limit are ignored)."""
+        clauses = _where(msgspec.structs.replace(query, after_id=None, before_id=None)
+                         ) if query is not None else []
+        statement = (_EVENT_ROWS.where(events.c.id > after_id, *clauses)
+                     .order_by(events.c.id).limit(limit))
+        with self.engine.connect() as conn:
+            return [_event_dict(row) for row in conn.execute(statement)]
+
+    def get_event(self, event_id: int) -> dict[str, Any] | None:
+        """One event row (as :meth:`query_events` gives them), or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(_EVENT_ROWS.where(events.c.id == event_id)).first()
+        return None if row is None else _event_dict(row)
+
+    def get_snapshot(self, event_id: int) -> tuple[str, bytes] | None:
+        """``(content_type, content)`` of an event's snapshot, or None."""
+        statement = sa.select(snapshots.c.content_type, snapshots.c.content).where(
+            snapshots.c.event_id == event_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(statement).first()
+        return None if row is None else (str(row.content_type), bytes(row.content))
+
+    def device_summaries(self, today_start: float) -> list[dict[str, Any]]:
+        """Every registered device row plus ``events_total``, ``events_today`` (event
+        time at or after ``today_start``, the local midnight as epoch seconds) and
+        ``last_event`` (the newest event's row, or None), in id order."""
+        c = events.c
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(  # noqa: SLF001
+                sa.select(devices).order_by(devices.c.id))]
+            totals: dict[int, int] = {int(r[0]): int(r[1]) for r in conn.execute(
+                sa.select(c.device_id, sa.func.count()).group_by(c.device_id))}
+            today: dict[int, int] = {int(r[0]): int(r[1]) for r in conn.execute(
+                sa.select(c.device_id, sa.func.count()).where(c.ts >= today_start)
+                .group_by(c.device_id))}
+            newest = [int(i) for i in conn.execute(
+                sa.select(sa.func.max(c.id)).group_by(c.device_id)).scalars()]
+            last = {row["device_id"]: row for row in (
+                _event_dict(r) for r in conn.execute(_EVENT_ROWS.where(c.id.in_(newest))))
+            } if newest else {}
+        for row in rows:
+            row["events_total"] = totals.get(row["id"], 0)
+            row["events_today"] = today.get(row["id"], 0)
+            row["last_event"] = last.get(row["id"])
+        return rows
+
+    def ping(self) -> None:
+        """A cheap round trip (``SELECT 1``): raises when the database is unreachable."""
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
 
     # -- devices -------------------------------------------------------------------------
 
