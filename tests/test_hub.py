@@ -124,7 +124,7 @@ async def test_pushes_are_stored_exactly_once(hub_url: str) -> None:
         await asyncio.wait_for(drained(), 30)
         delivered = sum(d.uplink.delivered for d in host.devices if d.uplink)
     async with httpx.AsyncClient(base_url=hub_url) as http:
-        rows = (await http.get("/api/events", params={"limit": 1000})).json()
+        rows = (await http.get("/api/events", params={"limit": 1000})).json()["events"]
         assert len(rows) == delivered == 62
         # a resend (no 200 seen by the device) is acknowledged and stored once
         body, ctype = format_push_body([RawEvent("BreakIn", "Pulse", 0,
@@ -134,7 +134,7 @@ async def test_pushes_are_stored_exactly_once(hub_url: str) -> None:
             reply = await http.post("/notification/a", content=body,
                                     headers={"Content-Type": ctype})
             assert reply.text == "OK"
-        rows = (await http.get("/api/events", params={"limit": 1000})).json()
+        rows = (await http.get("/api/events", params={"limit": 1000})).json()["events"]
         assert len(rows) == 63
         unknown = await http.post("/notification/zzz", content=body,
                                   headers={"Content-Type": ctype})

@@ -12,6 +12,7 @@ from porteiro.cli import decode as decode_cmd
 from porteiro.cli import demo as demo_cmd
 from porteiro.cli import device as device_cmd
 from porteiro.cli import emulate as emulate_cmd
+from porteiro.cli import events as events_cmd
 from porteiro.cli import serve as serve_cmd
 
 __all__ = ["app", "main"]
@@ -36,6 +37,7 @@ app.add_typer(device_cmd.app, name="device")
 app.command("serve")(serve_cmd.serve)
 app.add_typer(serve_cmd.db_app, name="db")
 app.command("demo")(demo_cmd.demo)
+app.command("events")(events_cmd.events)
 
 
 def _version(value: bool) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import signal
 import socket
 import tempfile
@@ -27,12 +26,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from porteiro.api.serialize import event_json
 from porteiro.cli._common import language as lang_of
 from porteiro.emulator import EmulatorHost
 from porteiro.emulator.traffic import run_fleet_traffic
-from porteiro.events import build_event
 from porteiro.hub.config import DeviceSettings, HubConfig, HubSettings
-from porteiro.wire import RawEvent
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -105,7 +103,6 @@ class _QuietServer:
 
 
 def _line(row: dict[str, Any], lang: Lang, zone: ZoneInfo) -> str:
-    event = build_event(RawEvent(row["code"], row["action"], row["idx"], json.loads(row["data"])))
     stamp = row["ts"] if row["ts"] is not None else row["received_at"]
     when = datetime.fromtimestamp(stamp, zone).strftime("%H:%M:%S")
     style = ""
@@ -113,7 +110,8 @@ def _line(row: dict[str, Any], lang: Lang, zone: ZoneInfo) -> str:
         style = "green" if row["granted"] else "red"
     elif row["kind"] == "alarm":
         style = "bold red"
-    text = escape(f"{when}  {row['device']:<9} {event.summary(lang)}")
+    summary = event_json(row, lang)["summary"]
+    text = escape(f"{when}  {row['device']:<9} {summary}")
     return f"[{style}]{text}[/]" if style else text
 
 

@@ -15,7 +15,8 @@ db_app = typer.Typer(help="The hub's database.", no_args_is_help=True)
 _err = Console(stderr=True, highlight=False)
 
 
-def _config(path: Path | None) -> HubConfig:
+def load_settings(path: Path | None) -> HubConfig:
+    """The configuration, or a clean exit (2) naming the bad key."""
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -33,16 +34,19 @@ def serve(config: Path | None = typer.Option(None, "--config", "-c", exists=True
     """
     import uvicorn  # noqa: PLC0415  # only this command needs the server
 
-    settings = _config(config)
+    settings = load_settings(config)
     host, _, port = settings.hub.listen.rpartition(":")
-    uvicorn.run(create_app(settings), host=host, port=int(port), log_level="info")
+    # httptools and uvloop (dependencies) for many small device requests; no access log:
+    # a line per push costs more than parsing it, and the hub logs what matters itself.
+    uvicorn.run(create_app(settings), host=host, port=int(port), log_level="info",
+                http="httptools", loop="auto", access_log=False)
 
 
 @db_app.command("upgrade")
 def upgrade(config: Path | None = typer.Option(None, "--config", "-c", exists=True,
                                                dir_okay=False)) -> None:
     """Create or migrate the database to the latest schema."""
-    settings = _config(config)
+    settings = load_settings(config)
     if settings.hub.database_url is None:
         settings.hub.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(settings.hub.url())
