@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 from porteiro.device import Connected, Device, Disconnected, EventStream
 from porteiro.events import Event
 from porteiro.exceptions import AuthenticationError, PorteiroError
+from porteiro.store import Occurrences
 from porteiro.wire import Malformed
 
 if TYPE_CHECKING:
@@ -46,6 +48,8 @@ class Collector:
         self.live = 0
         self.backfilled = 0
         self.connected = asyncio.Event()
+        self._delay = 1.0
+        self._live_occurrences = Occurrences(live=True)
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -65,7 +69,6 @@ class Collector:
                 await self._task
 
     async def _supervise(self) -> None:
-        delay = 1.0
         while True:
             try:
                 await self._collect()
@@ -79,11 +82,14 @@ class Collector:
                 continue
             except PorteiroError as exc:
                 _LOG.warning("collector %s: %s; restarting in %.0f s", self.settings.name, exc,
-                             delay)
+                             self._delay)
+                self.hub.lost(self.runtime, str(exc))
             except Exception:  # noqa: BLE001  # a supervisor restarts on anything, and logs it
                 _LOG.exception("collector %s crashed; restarting", self.settings.name)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 60)
+                self.hub.lost(self.runtime, "collector error")
+            self.connected.clear()
+            await asyncio.sleep(self._delay * (0.5 + random.random()))  # noqa: S311  # jitter
+            self._delay = min(self._delay * 2, 60)
 
     async def _collect(self) -> None:
         settings = self.settings
@@ -100,12 +106,15 @@ class Collector:
         runtime = self.runtime
         async for item in stream:
             if isinstance(item, Event):
-                await self.hub.ingest(runtime, [item], source="attach")
+                await self.hub.ingest(runtime, [item], source="attach",
+                                      occurrences=self._live_occurrences)
                 self.hub.contact(runtime)
                 self.live += 1
             elif isinstance(item, Connected):
+                last_heard = runtime.last_contact
                 self.hub.contact(runtime)
-                await self._backfill(dev)
+                await self._backfill(dev, last_heard)
+                self._delay = 1.0  # a healthy link: the next failure starts over
                 self.connected.set()
             elif isinstance(item, Disconnected):
                 self.connected.clear()
@@ -114,25 +123,44 @@ class Collector:
                 self.hub.metrics.decode_errors.labels(self.settings.name, "attach").inc()
                 _LOG.warning("collector %s: %s", self.settings.name, item.text())
 
-    async def _backfill(self, dev: Device) -> None:
+    async def _backfill(self, dev: Device, last_heard: float | None) -> None:
+        """Read the record log from where the gap may start, in the device's clock.
+
+        The gap began when the hub last heard the device; in the device's clock that was
+        ``device_now - (hub_now - last_heard)``, whatever the device clock did meanwhile
+        (set back, jumped ahead, drifted). The newest stored event bounds it from above
+        too. Starting early only costs reads: the store drops what it already has.
+        """
         newest = await asyncio.to_thread(self.store.last_access_ts, self.device_id)
-        if newest is not None:
-            # A device clock that ran ahead (then was corrected) left future times in
-            # the store; starting there would skip the records of the gap for good.
-            # Starting earlier only costs reads (duplicates are dropped).
-            newest = min(newest, time.time())
-        since = (datetime.fromtimestamp(newest, UTC) - BACKFILL_MARGIN
-                 if newest is not None else None)
+        starts = [] if newest is None else [newest]
+        if last_heard is not None:
+            try:
+                device_now = (await dev.get_time()).timestamp()
+            except PorteiroError as exc:
+                _LOG.warning("collector %s: cannot read the device clock (%s); backfilling "
+                             "from the newest stored event", self.settings.name, exc)
+            else:
+                starts.append(device_now - (time.time() - last_heard))
+        since = (datetime.fromtimestamp(min(starts), UTC) - BACKFILL_MARGIN
+                 if starts and newest is not None else None)
+        await self._read_log(dev, since)
+        if self.backfilled:
+            _LOG.info("collector %s: %d event(s) backfilled so far", self.settings.name,
+                      self.backfilled)
+
+    async def _read_log(self, dev: Device, since: datetime | None) -> None:
+        """Store every record since ``since``."""
+        occurrences = Occurrences()  # one run reads the log once, in RecNo order
         batch: list[Event] = []
         async for record in dev.iter_records(since=since):
             batch.append(record)
             if len(batch) >= 500:
-                self.backfilled += (await self.hub.ingest(self.runtime, batch,
-                                                          source="backfill")).inserted
+                await self._store_backfill(batch, occurrences)
                 batch = []
         if batch:
-            self.backfilled += (await self.hub.ingest(self.runtime, batch,
-                                                      source="backfill")).inserted
-        if self.backfilled:
-            _LOG.info("collector %s: %d event(s) backfilled so far", self.settings.name,
-                      self.backfilled)
+            await self._store_backfill(batch, occurrences)
+
+    async def _store_backfill(self, batch: list[Event], occurrences: Occurrences) -> None:
+        result = await self.hub.ingest(self.runtime, batch, source="backfill",
+                                       occurrences=occurrences)
+        self.backfilled += result.inserted

@@ -24,7 +24,7 @@ from porteiro.hub.bus import EventBus
 from porteiro.hub.collector import Collector
 from porteiro.hub.config import DeviceSettings
 from porteiro.hub.metrics import HubMetrics
-from porteiro.store import Store, StoredBatch, Writer
+from porteiro.store import Occurrences, Store, StoredBatch, Writer
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine, Sequence
@@ -92,8 +92,11 @@ class Hub:
         self.writer.start()
         for settings in self.config.devices:
             self._register(settings)
-        for row in self.store.known_devices():  # auto-registered on an earlier run
-            if row["name"] not in self.devices and self.config.hub.auto_register:
+        for row in self.store.known_devices():
+            if row["name"] in self.devices:
+                # When the hub last heard it: where a collector's backfill starts.
+                self.devices[row["name"]].last_contact = row["last_contact"]
+            elif self.config.hub.auto_register:  # auto-registered on an earlier run
                 settings = DeviceSettings(name=row["name"], host=row["host"] or "",
                                           mac=row["mac"], mode=row["mode"])
                 self.devices[settings.name] = DeviceRuntime(settings, int(row["id"]))
@@ -185,11 +188,13 @@ class Hub:
     # -- events --------------------------------------------------------------------------
 
     async def ingest(self, runtime: DeviceRuntime, items: Sequence[Event], *, source: str,
-                     images: Sequence[bytes | None] | None = None) -> StoredBatch:
+                     images: Sequence[bytes | None] | None = None,
+                     occurrences: Occurrences | None = None) -> StoredBatch:
         """Store events of one device; returns once they are committed."""
         result = await self.writer.write(
             runtime.id, runtime.settings.name, items, source=source,
-            utc_offset_s=runtime.settings.offset_seconds(), images=images)
+            utc_offset_s=runtime.settings.offset_seconds(), images=images,
+            occurrences=occurrences)
         if result.duplicates:
             self.metrics.duplicates.labels(runtime.settings.name).inc(result.duplicates)
         if source == "backfill" and result.inserted:

@@ -4,8 +4,9 @@
 writer of events (group commit, exactly once by :func:`event_key`).
 """
 
-from porteiro.store.identity import event_key
-from porteiro.store.store import Store
+from porteiro.store.identity import Occurrences, event_key
+from porteiro.store.store import EventQuery, Store
 from porteiro.store.writer import StoredBatch, Writer, event_row
 
-__all__ = ["Store", "StoredBatch", "Writer", "event_key", "event_row"]
+__all__ = ["EventQuery", "Occurrences", "Store", "StoredBatch", "Writer", "event_key",
+           "event_row"]

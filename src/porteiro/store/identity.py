@@ -4,18 +4,27 @@ Push bodies carry no record number [OFFICIAL-EX], and attach-stream events carry
 either, while the record log has one. So the key is a hash of the fields every
 channel shares — device, code, action, index, time, user, card, method, door,
 direction, error, status — normalised (strings stripped, card numbers upper-cased,
-numbers as integers). Two different events in the same second differ in at least one
-of them; a resend, or the same passage seen live and in the backfill, hashes the same.
+numbers as integers). A resend, or the same passage seen live and in the backfill,
+hashes the same.
+
+Two events can still agree on every one of those fields: the same card read twice in
+one second, two exit-button presses. Nothing on the wire tells such a pair from a
+resend, so the *order of appearance* does: :class:`Occurrences` numbers identical
+events as one source delivers them (the 2nd gets ``#2`` in its key). A push body, a
+live stream and a record-log backfill each deliver a device's events once and in
+order, so the same pair gets the same numbers from each of them, and a resend (a new
+POST, counted afresh) still collapses onto the first.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Any
 
 from porteiro.events import AccessControlEvent, Event
 
-__all__ = ["event_key"]
+__all__ = ["Occurrences", "event_key"]
 
 
 def _norm(value: Any) -> str:
@@ -28,9 +37,14 @@ def _norm(value: Any) -> str:
     return str(value).strip()
 
 
-def event_key(device: str, event: Event) -> str:
-    """A 64-hex-digit key, stable across push, attach and the record log."""
-    stamp = int(event.timestamp) if event.timestamp is not None else None
+def event_key(device: str, event: Event, occurrence: int = 1,
+              received: float | None = None) -> str:
+    """A 64-hex-digit key, stable across push, attach and the record log; the
+    ``occurrence``-th identical event of a source gets a key of its own. ``received``
+    stands in for the time of an event that has none (a live stream, which never
+    repeats itself, may use it)."""
+    when = event.timestamp if event.timestamp is not None else received
+    stamp = int(when) if when is not None else None
     parts: list[Any] = [device, event.event_code.value, event.action, event.index, stamp]
     if isinstance(event, AccessControlEvent):
         parts = [device, "AccessControl", "", 0, stamp, event.user_id,
@@ -41,5 +55,32 @@ def event_key(device: str, event: Event) -> str:
     else:
         data = event.data
         parts += [data.get("Name"), data.get("UserID"), data.get("Status"), data.get("Door")]
+    if occurrence > 1:
+        parts.append(f"#{occurrence}")
     text = "\x1f".join(_norm(part) for part in parts)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Occurrences:
+    """Numbers identical events (same base key) as one source delivers them.
+
+    Only events of the same second can be identical, so a bounded memory of recent
+    keys is enough; the oldest are forgotten first.
+    """
+
+    def __init__(self, limit: int = 4096, *, live: bool = False) -> None:
+        self.limit = limit
+        self.live = live
+        """A live stream: events without a time of their own (``_Button_``) are keyed
+        by the second they arrived, so one press is not merged with every other."""
+        self._seen: dict[str, int] = {}
+
+    def key(self, device: str, event: Event) -> str:
+        """The event's key: its base key the first time, numbered after that."""
+        received = time.time() if self.live and event.timestamp is None else None
+        base = event_key(device, event, received=received)
+        count = self._seen.pop(base, 0) + 1
+        self._seen[base] = count  # re-inserted: most recent last
+        if len(self._seen) > self.limit:
+            del self._seen[next(iter(self._seen))]
+        return base if count == 1 else event_key(device, event, count, received)

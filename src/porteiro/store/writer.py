@@ -27,7 +27,7 @@ import msgspec
 import sqlalchemy as sa
 
 from porteiro.events import AccessControlEvent, Event
-from porteiro.store.identity import event_key
+from porteiro.store.identity import Occurrences, event_key
 from porteiro.store.schema import events, snapshots
 
 if TYPE_CHECKING:
@@ -86,15 +86,19 @@ per call (same text)."""
 
 
 def event_row(device_id: int, device: str, event: Event, *, source: str, offset_s: int,
-              received: float) -> dict[str, Any]:
+              received: float, key: str | None = None) -> dict[str, Any]:
     """The ``events`` row for ``event`` (decoded columns for filtering, raw data)."""
     data = event.data
+    if key is None:
+        key = event_key(device, event)
+    # An event without a device time (``_Button_``) is filed under its arrival.
+    ts = event.timestamp if event.timestamp is not None else received
     if isinstance(event, AccessControlEvent):
         method, error, direction = event.method, event.error, event.direction
         return {
-            "device_id": device_id, "event_key": event_key(device, event),
+            "device_id": device_id, "event_key": key,
             "rec_no": event.record_no, "code": event.code, "kind": event.kind.value,
-            "action": event.action, "idx": event.index, "ts": event.timestamp,
+            "action": event.action, "idx": event.index, "ts": ts,
             "utc_offset_s": offset_s, "user_id": event.user_id, "card_no": event.card_no,
             "door": event.door, "direction": direction.value if direction else None,
             "granted": event.granted, "method": int(method) if method is not None else None,
@@ -103,9 +107,9 @@ def event_row(device_id: int, device: str, event: Event, *, source: str, offset_
         }
     door = data.get("Door") if "Door" in data else None
     return {
-        "device_id": device_id, "event_key": event_key(device, event), "rec_no": None,
+        "device_id": device_id, "event_key": key, "rec_no": None,
         "code": event.code, "kind": event.kind.value, "action": event.action,
-        "idx": event.index, "ts": event.timestamp, "utc_offset_s": offset_s,
+        "idx": event.index, "ts": ts, "utc_offset_s": offset_s,
         "user_id": None, "card_no": None, "door": door if isinstance(door, int) else None,
         "direction": None, "granted": None, "method": None, "error": None, "source": source,
         "received_at": received, "data": _JSON.encode(data),
@@ -159,14 +163,20 @@ class Writer:
 
     async def write(self, device_id: int, device: str, items: Sequence[Event], *,
                     source: str, utc_offset_s: int = 0,
-                    images: Sequence[bytes | None] | None = None) -> StoredBatch:
-        """Store ``items`` (with an optional snapshot each); resolves once committed."""
+                    images: Sequence[bytes | None] | None = None,
+                    occurrences: Occurrences | None = None) -> StoredBatch:
+        """Store ``items`` (with an optional snapshot each); resolves once committed.
+
+        ``occurrences`` numbers identical events across calls (a live stream, one
+        backfill run); without it they are numbered within this call (one push body).
+        """
         if not items:
             return StoredBatch(0, 0)
         loop = asyncio.get_running_loop()
         received = time.time()
+        counter = occurrences if occurrences is not None else Occurrences()
         rows = [event_row(device_id, device, e, source=source, offset_s=utc_offset_s,
-                          received=received) for e in items]
+                          received=received, key=counter.key(device, e)) for e in items]
         job = _Job(rows, list(images) if images is not None else [None] * len(rows),
                    loop.create_future(), loop, device)
         self._queue.put(job)
