@@ -28,6 +28,7 @@ from fastapi.responses import Response
 
 from porteiro.events import build_event
 from porteiro.exceptions import MalformedInputError
+from porteiro.hub.hub import normalise_mac
 from porteiro.wire.push import KEEPALIVE_REPLY, PUSH_REPLY, format_online_reply, parse_push_body
 
 if TYPE_CHECKING:
@@ -43,6 +44,9 @@ ONLINE_DEFAULT_MESSAGES = {
 }
 """What the reader's display shows while the hub answers Modo Online by default."""
 
+_MAC_CACHE = 65536
+"""Bound of the MAC lookup cache (cleared when full)."""
+
 MAX_PUSH_BODY = 8 << 20
 """A push body is one or a few events and a ~200 KB snapshot; anything far larger is
 refused before it is read whole."""
@@ -57,6 +61,26 @@ def device_router(hub: Hub) -> APIRouter:
     config = hub.config.hub
     router = APIRouter(include_in_schema=False)
     metrics = hub.metrics
+
+    # MAC (as posted) -> device, for the devices identified by MAC: the hub's lookup
+    # normalises every configured MAC per push. An entry is used only while its device
+    # is still the one registered under its name.
+    by_mac: dict[str, DeviceRuntime] = {}
+
+    def identify(name: str | None, address: str | None, mac: str | None
+                 ) -> DeviceRuntime | None:
+        if name is None and mac is not None:
+            known = by_mac.get(mac)
+            if known is not None and hub.devices.get(known.settings.name) is known:
+                return known
+            found = hub.identify(None, address, mac)
+            if found is not None and found.settings.mac is not None \
+                    and normalise_mac(found.settings.mac) == normalise_mac(mac):
+                if len(by_mac) >= _MAC_CACHE:
+                    by_mac.clear()
+                by_mac[mac] = found
+            return found
+        return hub.identify(name, address, mac)
 
     async def receive(request: Request, name: str | None) -> Response:
         started = time.perf_counter()
@@ -83,7 +107,7 @@ def device_router(hub: Hub) -> APIRouter:
             return _plain(f"Bad Request: {exc.reason}", 400)
         mac = next((str(e.extras["PhysicalAddress"]) for e in push.events
                     if e.extras.get("PhysicalAddress")), None)
-        device = hub.identify(name, address, mac)
+        device = identify(name, address, mac)
         if device is None and name is None:
             device = await hub.auto_register(address, mac, "push")
         if device is None:
@@ -109,13 +133,17 @@ def device_router(hub: Hub) -> APIRouter:
         metrics.push_ack_seconds.observe(time.perf_counter() - started)
         return reply
 
-    @router.post(config.push_path)
+    # Plain (Starlette) routes, not FastAPI ones: nothing to validate or inject, and
+    # FastAPI's per-request dependency solving cost more than parsing a push.
     async def push_any(request: Request) -> Response:
         return await receive(request, None)
 
-    @router.post(config.push_path + "/{name}")
-    async def push_named(request: Request, name: str) -> Response:
-        return await receive(request, name)
+    async def push_named(request: Request) -> Response:
+        return await receive(request, request.path_params["name"])
+
+    router.add_route(config.push_path, push_any, methods=["POST"], include_in_schema=False)
+    router.add_route(config.push_path + "/{name}", push_named, methods=["POST"],
+                     include_in_schema=False)
 
     async def keepalive(request: Request, name: str | None) -> Response:
         address = request.client.host if request.client else None
