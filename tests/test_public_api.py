@@ -51,6 +51,14 @@ PUBLIC = {
         "EventStream", "NetworkConfig",
         "StreamItem", "StreamState", "SyncDevice", "redact",
     },
+    "porteiro.hub": {
+        "ConfigError", "DeviceRuntime", "DeviceSettings", "Hub", "HubConfig", "device_router",
+        "load_config",
+    },
+    "porteiro.store": {
+        "EventQuery", "Occurrences", "Store", "StoredBatch", "Writer", "event_key", "event_row",
+    },
+    "porteiro.api": {"create_app"},
     "porteiro.events": {
         "AccessControlEvent", "AlarmEvent", "DoorStatusEvent", "Event", "ExitButtonEvent",
         "SystemEvent", "UnknownEvent", "build_event", "event_from_record",
@@ -75,9 +83,10 @@ def test_exception_tree() -> None:
     assert issubclass(exc.AuthenticationError, exc.PorteiroError)
     assert issubclass(exc.DeviceError, exc.PorteiroError)
     assert issubclass(exc.BatchError, exc.DeviceError)
+    assert issubclass(exc.ConfigError, exc.PorteiroError)
     for name in ("PorteiroError", "ProtocolError", "MalformedInputError",
                  "DeviceConnectionError", "DeviceTimeoutError", "AuthenticationError",
-                 "DeviceError", "BatchError"):
+                 "DeviceError", "BatchError", "ConfigError"):
         assert name in (exc.__doc__ or ""), f"{name} missing from the documented tree"
 
 

@@ -8,8 +8,9 @@
     ├── DeviceConnectionError     the device could not be reached / the link dropped
     │   └── DeviceTimeoutError    the device did not answer in time
     ├── AuthenticationError       credentials refused, account locked, not logged in
-    └── DeviceError               the device answered with an error code
-        └── BatchError            a batch call failed for some items (``fail_codes``)
+    ├── DeviceError               the device answered with an error code
+    │   └── BatchError            a batch call failed for some items (``fail_codes``)
+    └── ConfigError               the hub's configuration is invalid (names the key)
 
 Parsers in :mod:`porteiro.wire` raise :class:`MalformedInputError` for a single input
 they cannot read; stream parsers never raise for bad parts, they yield a
@@ -86,3 +87,7 @@ class BatchError(DeviceError):
     ) -> None:
         super().__init__(message, code=code, http_status=http_status)
         self.fail_codes = fail_codes
+
+
+class ConfigError(PorteiroError, ValueError):
+    """The hub's configuration is invalid; the message names the key and the problem."""

@@ -24,12 +24,10 @@ from pydantic import (
     model_validator,
 )
 
+from porteiro.exceptions import ConfigError
+
 __all__ = ["ConfigError", "DeviceSettings", "HubConfig", "HubSettings", "TokenSettings",
            "load_config"]
-
-
-class ConfigError(ValueError):
-    """The configuration is invalid; the message names the key."""
 
 
 class HubSettings(BaseModel):
