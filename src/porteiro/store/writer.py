@@ -140,6 +140,7 @@ class Writer:
         self.failures = 0
         self.last_commit_seconds = 0.0
         self._statements: dict[int, str] = {}
+        self._conn: sa.Connection | None = None
 
     def start(self) -> None:
         """Start the writer thread."""
@@ -186,6 +187,7 @@ class Writer:
         while True:
             first = self._queue.get()
             if first is None:
+                self._release()
                 return
             jobs = [first]
             size = len(first.rows)
@@ -202,19 +204,57 @@ class Writer:
                 size += len(nxt.rows)
             started = time.perf_counter()
             try:
-                results, inserted_rows = self._commit(jobs)
+                results, inserted_rows = self._commit_retrying(jobs)
             except Exception as exc:  # noqa: BLE001  # every waiter must hear about it
+                self._release()
                 self.failures += 1
                 _LOG.warning("commit of %d event(s) failed: %s", size, exc)
                 for job in jobs:
                     job.loop.call_soon_threadsafe(_fail, job.future, exc)
                 continue
             self.last_commit_seconds = time.perf_counter() - started
+            if self._queue.empty():
+                self._release()  # idle: the connection goes back before anyone hears
+            # One wake-up per event loop for the whole batch, not one per job.
+            done: dict[asyncio.AbstractEventLoop,
+                       list[tuple[asyncio.Future[StoredBatch], StoredBatch]]] = {}
             for job, result in zip(jobs, results, strict=True):
-                job.loop.call_soon_threadsafe(_resolve, job.future, result)
+                done.setdefault(job.loop, []).append((job.future, result))
+            for loop, resolved in done.items():
+                loop.call_soon_threadsafe(_resolve_all, resolved)
             if inserted_rows:
                 for loop, callback in self._listeners:
                     loop.call_soon_threadsafe(callback, inserted_rows)
+
+    def _connection(self) -> sa.Connection:
+        """A connection kept while jobs keep coming: checking one out of the pool per
+        batch cost a ping and a reset (two round trips on PostgreSQL) every commit.
+        Returned to the pool as soon as the queue is empty."""
+        if self._conn is None:
+            self._conn = self.store.engine.connect()  # pinged by the pool
+        return self._conn
+
+    def _release(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001  # a dead connection is dropped all the same
+                _LOG.debug("writer: closing the connection failed", exc_info=True)
+
+    def _commit_retrying(self, jobs: list[_Job]
+                         ) -> tuple[list[StoredBatch], list[dict[str, Any]]]:
+        """:meth:`_commit`; once more on a fresh (pinged) connection when a kept one
+        turned out dead (the database restarted), as a per-batch checkout would have."""
+        kept = self._conn is not None
+        try:
+            return self._commit(jobs)
+        except sa.exc.DBAPIError as exc:
+            if not (kept and exc.connection_invalidated):
+                raise
+            self._release()
+            _LOG.info("writer: database connection lost; retrying on a new one")
+            return self._commit(jobs)
 
     def _insert_sql(self, count: int) -> str:
         """SQLite: ``INSERT ... VALUES (?, ...) x count ON CONFLICT DO NOTHING RETURNING``,
@@ -229,11 +269,11 @@ class Writer:
         return sql
 
     def _commit(self, jobs: list[_Job]) -> tuple[list[StoredBatch], list[dict[str, Any]]]:
-        engine = self.store.engine
-        dialect = engine.dialect.name
+        conn = self._connection()
+        dialect = conn.dialect.name
         all_rows = [row for job in jobs for row in job.rows]
         ids: dict[str, int] = {}
-        with engine.begin() as conn:
+        with conn.begin():
             # Statements built once and run on the DBAPI cursor, inside this transaction:
             # SQLAlchemy's per-row parameter processing cost more than the insert itself.
             # Conflicting keys return nothing.
@@ -294,9 +334,10 @@ class Writer:
         return results, inserted_rows
 
 
-def _resolve(future: asyncio.Future[StoredBatch], result: StoredBatch) -> None:
-    if not future.done():
-        future.set_result(result)
+def _resolve_all(resolved: list[tuple[asyncio.Future[StoredBatch], StoredBatch]]) -> None:
+    for future, result in resolved:
+        if not future.done():
+            future.set_result(result)
 
 
 def _fail(future: asyncio.Future[StoredBatch], exc: BaseException) -> None:
