@@ -8,11 +8,9 @@ import contextlib
 import csv
 import io
 import logging
-import os
 import re
 import socket
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -33,7 +31,7 @@ from porteiro.wire import RawEvent
 from porteiro.wire.push import format_push_body
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator
     from pathlib import Path
 
     from fastapi import FastAPI
@@ -561,44 +559,6 @@ def test_parameters() -> None:
 
 
 # -- the store queries, on SQLite and PostgreSQL ---------------------------------------
-
-PG_URL = os.environ.get("PORTEIRO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _pg_available() -> bool:
-    try:
-        engine = sa.create_engine(PG_URL)
-        with engine.connect():
-            pass
-        engine.dispose()
-    except Exception:  # noqa: BLE001  # any failure means "not here"
-        return False
-    return True
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        db = Store(f"sqlite:///{tmp_path / 'porteiro.db'}")
-    else:
-        if not _pg_available():
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"PostgreSQL is required in CI but not reachable at {PG_URL}")
-            pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        db = Store(PG_URL)
-        sa.event.listen(db.engine, "connect",
-                        lambda dbapi, _rec: dbapi.execute(f'SET search_path TO "{schema}"'))
-    db.migrate()
-    yield db
-    db.close()
-    if request.param == "postgresql":
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 async def test_store_queries(store: Store) -> None:

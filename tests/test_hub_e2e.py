@@ -21,13 +21,10 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from porteiro.access import Presentation
 from porteiro.emulator import EmulatorHost
@@ -36,50 +33,10 @@ from porteiro.wire import RawEvent
 from porteiro.wire.push import format_push_body
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
     from pathlib import Path
 
     from porteiro.emulator import EmulatedDevice
-
-PG_URL = os.environ.get("PORTEIRO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-# -- the database ------------------------------------------------------------------------
-
-
-def _pg_available() -> bool:
-    try:
-        engine = sa.create_engine(PG_URL)
-        with engine.connect():
-            pass
-        engine.dispose()
-    except Exception:  # noqa: BLE001  # any failure means "not here"
-        return False
-    return True
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database for the hub (and the test's own reads)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'hub.db'}"
-        return
-    if not _pg_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required in CI but not reachable at {PG_URL}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL} (set PORTEIRO_TEST_PG)")
-    schema = f"e2e_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL)
-    try:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        # Every connection of the hub process (and of the test) lands in the schema.
-        separator = "&" if "?" in PG_URL else "?"
-        yield f"{PG_URL}{separator}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _stored(url: str) -> tuple[list[dict[str, Any]], dict[int, str]]:

@@ -3,60 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
-from typing import TYPE_CHECKING
 
-import pytest
 import sqlalchemy as sa
 
 from porteiro.events import build_event, event_from_record
 from porteiro.store import Store, Writer, event_key
 from porteiro.store.schema import metadata
 from porteiro.wire import RawEvent
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-    from pathlib import Path
-
-PG_URL = os.environ.get("PORTEIRO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _pg_available() -> bool:
-    try:
-        engine = sa.create_engine(PG_URL)
-        with engine.connect():
-            pass
-        engine.dispose()
-    except Exception:  # noqa: BLE001  # any failure means "not here"
-        return False
-    return True
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        db = Store(f"sqlite:///{tmp_path / 'porteiro.db'}")
-    else:
-        if not _pg_available():
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"PostgreSQL is required in CI but not reachable at {PG_URL}")
-            pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        db = Store(PG_URL)
-        sa.event.listen(db.engine, "connect",
-                        lambda dbapi, _rec: dbapi.execute(f'SET search_path TO "{schema}"'))
-    db.migrate()
-    yield db
-    db.close()
-    if request.param == "postgresql":
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
 
 ACCESS = {"CardName": "Ana", "CardNo": "12ea3004", "CardType": 0, "CreateTime": 1790715000,
           "Door": 0, "ErrorCode": 0, "Method": 1, "ReaderID": "1", "Status": 1,
