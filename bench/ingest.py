@@ -42,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -177,13 +177,14 @@ class Hub:
     port: int
     log: Path
     proc: subprocess.Popen[bytes] | None = None
-    extra: list[str] = field(default_factory=list)
+    flush_interval: float = 5.0  # the default; attach runs read devices.online every 1 s
 
     def start(self, devices_toml: str) -> None:
         self.db.path.mkdir(parents=True, exist_ok=True)
         self.db.create()
         config = self.db.path.parent / "porteiro.toml"
-        config.write_text(f'[hub]\nlisten = "127.0.0.1:{self.port}"\nflush_interval = 1.0\n'
+        config.write_text(f'[hub]\nlisten = "127.0.0.1:{self.port}"\n'
+                          f"flush_interval = {self.flush_interval}\n"
                           f"{self.db.toml()}\n{devices_toml}", encoding="utf-8")
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(  # noqa: S603
@@ -540,7 +541,7 @@ def run_attach(kind: str, workdir: Path, count: int, rate: float, seconds: float
     base = _free_base(count + 1)
     run = f"attach-{count}"
     db = Database(kind, workdir, run)
-    hub = Hub(db, _free_port(), workdir / f"hub-{run}.log")
+    hub = Hub(db, _free_port(), workdir / f"hub-{run}.log", flush_interval=1.0)
     emulator = _emulator(count, base, rate, workdir / f"emulate-{count}.log")
     try:
         _wait_ports(base, count, emulator, timeout=180)
