@@ -16,9 +16,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 
 from porteiro.api.auth import TokenAuth
 from porteiro.api.params import local_midnight
-from porteiro.api.serialize import event_json, iso, offset_text
 from porteiro.codes import Lang
 from porteiro.hub import Hub
+from porteiro.store.serialize import event_json, iso, offset_text
 
 __all__ = ["devices_router"]
 

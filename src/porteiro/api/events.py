@@ -22,9 +22,9 @@ from pydantic import BaseModel, BeforeValidator
 
 from porteiro.api.auth import TokenAuth
 from porteiro.api.params import Cursor, encode_cursor, parse_when
-from porteiro.api.serialize import csv_lines, encode, event_json
 from porteiro.codes import EventKind, Lang
 from porteiro.hub import Hub
+from porteiro.store.serialize import csv_lines, encode, event_json
 from porteiro.store.store import EventQuery
 
 __all__ = ["CSV_MAX_ROWS", "EventPage", "events_router"]

@@ -20,10 +20,10 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from porteiro.api.auth import TokenAuth
-from porteiro.api.serialize import encode, event_json
 from porteiro.codes import EventKind, Lang
 from porteiro.hub import Hub
 from porteiro.hub.bus import Subscription
+from porteiro.store.serialize import encode, event_json
 from porteiro.store.store import EventQuery
 
 __all__ = ["PING_SECONDS", "StreamControl", "stream_router"]

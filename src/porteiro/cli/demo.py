@@ -26,11 +26,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from porteiro.api.serialize import event_json
 from porteiro.cli._common import language as lang_of
 from porteiro.emulator import EmulatorHost
 from porteiro.emulator.traffic import run_fleet_traffic
 from porteiro.hub.config import DeviceSettings, HubConfig, HubSettings
+from porteiro.store.serialize import event_json
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

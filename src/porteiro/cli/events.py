@@ -20,11 +20,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from porteiro.api.serialize import event_json
 from porteiro.cli._common import language as lang_of
 from porteiro.cli._common import parse_when
 from porteiro.cli.serve import load_settings
 from porteiro.store import Store
+from porteiro.store.serialize import event_json
 from porteiro.store.store import EventQuery
 
 if TYPE_CHECKING:

@@ -1,4 +1,5 @@
-"""One stored event row to the API's JSON (also what the live stream and CSV use).
+"""One stored event row to the JSON the API serves, the live stream sends and the sinks
+forward (and the CSV export).
 
 The row keeps the device's raw ``data``; the event is rebuilt from it with
 :func:`~porteiro.events.build_event`, so stored events always describe themselves with
