@@ -25,8 +25,15 @@ from pydantic import (
 )
 
 from porteiro.exceptions import ConfigError
+from porteiro.forward.settings import (
+    KIND_ALIASES,
+    MqttSinkSettings,
+    SinkSettings,
+    WebhookSinkSettings,
+)
 
-__all__ = ["ConfigError", "DeviceSettings", "HubConfig", "HubSettings", "TokenSettings",
+__all__ = ["KIND_ALIASES", "ConfigError", "DeviceSettings", "HubConfig", "HubSettings",
+           "MqttSinkSettings", "SinkSettings", "TokenSettings", "WebhookSinkSettings",
            "load_config"]
 
 
@@ -167,6 +174,20 @@ class HubConfig(BaseModel):
     hub: HubSettings = Field(default_factory=HubSettings)
     tokens: list[TokenSettings] = Field(default_factory=list)
     devices: list[DeviceSettings] = Field(default_factory=list)
+    sinks: list[SinkSettings] = Field(default_factory=list)
+
+    @field_validator("sinks")
+    @classmethod
+    def _sink_names(cls, value: list[MqttSinkSettings | WebhookSinkSettings]
+                    ) -> list[MqttSinkSettings | WebhookSinkSettings]:
+        for index, sink in enumerate(value):
+            if sink.name is None:
+                sink.name = f"{sink.type}-{index + 1}"
+        names = [s.name for s in value]
+        duplicated = sorted({str(n) for n in names if names.count(n) > 1})
+        if duplicated:
+            raise ValueError(f"sink names must be unique: {', '.join(duplicated)}")
+        return value
 
     @field_validator("devices")
     @classmethod

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["cursors", "devices", "events", "metadata", "snapshots"]
+__all__ = ["cursors", "dead_letters", "devices", "events", "metadata", "sink_cursors",
+           "snapshots"]
 
 metadata = sa.MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -74,3 +75,23 @@ cursors = sa.Table(
     sa.Column("last_rec_no", sa.BigInteger),
     sa.Column("last_ts", sa.Float),
 )
+
+sink_cursors = sa.Table(
+    "sink_cursors", metadata,
+    sa.Column("sink", sa.String(100), primary_key=True),
+    sa.Column("last_event_id", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("updated_at", sa.Float),
+)
+"""The outbox's read position per sink: every event with a higher id is still to be
+delivered (see :mod:`porteiro.forward`)."""
+
+dead_letters = sa.Table(
+    "dead_letters", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("sink", sa.String(100), nullable=False),
+    sa.Column("event_id", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Index("ix_dead_letters_sink_id", "sink", "id"),
+)
+"""Events a sink refused for good (e.g. HTTP 400), with the reason."""

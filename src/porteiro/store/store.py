@@ -8,6 +8,7 @@ here (device registration, last contact, retention) are rare and short.
 
 from __future__ import annotations
 
+import time
 from importlib.resources import files
 from typing import Any
 
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from porteiro.store.schema import devices, events, snapshots
+from porteiro.store.schema import dead_letters, devices, events, sink_cursors, snapshots
 
 __all__ = ["EventQuery", "Store"]
 
@@ -265,3 +266,70 @@ class Store:
                 deleted_events += conn.execute(
                     events.delete().where(events.c.received_at < events_before)).rowcount or 0
         return deleted_events, deleted_snapshots
+
+    # -- forwarding: the event log read by each sink -----------------------------------
+
+    def max_event_id(self) -> int:
+        """The newest event id (0 when there is none)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0)
+
+    def sink_cursor(self, sink: str) -> int | None:
+        """The id of the last event the sink is done with, or None for a new sink."""
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.select(sink_cursors.c.last_event_id).where(
+                sink_cursors.c.sink == sink)).scalar()
+        return None if value is None else int(value)
+
+    def set_sink_cursor(self, sink: str, last_event_id: int) -> None:
+        """Move the sink's read position (delivered, dead-lettered or dropped up to it)."""
+        values = {"last_event_id": last_event_id, "updated_at": time.time()}
+        with self.engine.begin() as conn:
+            updated = conn.execute(sink_cursors.update().where(sink_cursors.c.sink == sink)
+                                   .values(**values))
+            if not updated.rowcount:
+                conn.execute(sink_cursors.insert().values(sink=sink, **values))
+
+    def pending(self, after_id: int, query: EventQuery | None = None
+                ) -> tuple[int, float | None]:
+        """How many matching events have an id above ``after_id``, and when the oldest of
+        them was received (None when there is none): a sink's queue and its lag."""
+        clauses = _where(msgspec.structs.replace(query, after_id=None, before_id=None)
+                         ) if query is not None else []
+        statement = sa.select(sa.func.count(), sa.func.min(events.c.received_at)).where(
+            events.c.id > after_id, *clauses)
+        with self.engine.connect() as conn:
+            count, oldest = conn.execute(statement).one()
+        return int(count), None if oldest is None else float(oldest)
+
+    def first_id_received_after(self, after_id: int, received_at: float) -> int | None:
+        """The first event id above ``after_id`` received at or after ``received_at``
+        (where a sink resumes when retention drops what is older)."""
+        statement = sa.select(sa.func.min(events.c.id)).where(
+            events.c.id > after_id, events.c.received_at >= received_at)
+        with self.engine.connect() as conn:
+            value = conn.execute(statement).scalar()
+        return None if value is None else int(value)
+
+    def add_dead_letters(self, sink: str, letters: list[tuple[int, str]]) -> None:
+        """Record events a sink refused for good, with the reason."""
+        if letters:
+            now = time.time()
+            with self.engine.begin() as conn:
+                conn.execute(dead_letters.insert(), [
+                    {"sink": sink, "event_id": event_id, "reason": reason, "at": now}
+                    for event_id, reason in letters])
+
+    def dead_letter_list(self, sink: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The sink's newest dead letters."""
+        statement = (sa.select(dead_letters).where(dead_letters.c.sink == sink)
+                     .order_by(dead_letters.c.id.desc()).limit(limit))
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(statement)]  # noqa: SLF001
+
+    def dead_letter_count(self, sink: str) -> int:
+        """How many dead letters the sink has."""
+        statement = sa.select(sa.func.count()).select_from(dead_letters).where(
+            dead_letters.c.sink == sink)
+        with self.engine.connect() as conn:
+            return int(conn.execute(statement).scalar_one())

@@ -1,0 +1,74 @@
+"""What a sink is, and what a delivery attempt can come to.
+
+A sink gets events in id order (the order they were stored) as the JSON the API
+serves, and answers, per event, :class:`Delivered`, :class:`Dead` (refused for good:
+dead-lettered with the reason, never retried) or :class:`Retry` (try again later).
+An event the sink does not answer for counts as Retry. A sink may deliver events of
+different devices concurrently, but never an event of a device before an earlier
+event of the same device has been delivered or dead-lettered: that is the per-device
+order the forwarding guarantees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from porteiro.forward.settings import SinkBase
+
+__all__ = ["Dead", "Delivered", "DoorOpener", "Outcome", "Retry", "Sink", "SinkUnavailableError"]
+
+
+class Delivered(msgspec.Struct, frozen=True):
+    """The receiver has the event."""
+
+
+class Dead(msgspec.Struct, frozen=True):
+    """Refused for good (e.g. HTTP 400): dead-lettered with ``reason``."""
+
+    reason: str
+
+
+class Retry(msgspec.Struct, frozen=True):
+    """Not delivered this time (``reason``): the event and its device's later events
+    wait for the next attempt."""
+
+    reason: str
+
+
+Outcome = Delivered | Dead | Retry
+
+DoorOpener = Callable[[str, int, str], Awaitable[str]]
+"""``open_door(device, door, who) -> result text``: given to sinks that can command a
+door (the MQTT sink's Home Assistant button); it goes through the hub, which audits."""
+
+
+class SinkUnavailableError(Exception):
+    """The sink cannot take anything now (broker down, connection refused)."""
+
+
+class Sink(Protocol):
+    """One destination. Implementations: :mod:`porteiro.forward.webhook`,
+    :mod:`porteiro.forward.mqtt`."""
+
+    name: str
+    settings: SinkBase
+
+    async def open(self) -> None:
+        """Connect (or prepare to); may raise :class:`SinkUnavailableError`."""
+
+    async def close(self) -> None:
+        """Disconnect and release everything."""
+
+    async def deliver(self, events: Sequence[dict[str, Any]]) -> dict[int, Outcome]:
+        """Deliver ``events`` (id order); the outcome per event id. Raising
+        :class:`SinkUnavailableError` means Retry for all of them."""
+
+    def device_status(self, device: str, *, online: bool) -> None:
+        """A device went online or offline (sinks that publish status use it)."""
+
