@@ -15,6 +15,7 @@ from porteiro.api.codes import codes_router
 from porteiro.api.devices import devices_router
 from porteiro.api.events import events_router
 from porteiro.api.logs import install_access_log_filter
+from porteiro.api.sinks import sinks_router
 from porteiro.api.stream import StreamControl, stream_router
 from porteiro.api.system import system_router
 from porteiro.hub import Hub, device_router
@@ -80,4 +81,5 @@ def create_app(config: HubConfig) -> FastAPI:
     app.include_router(events_router(hub, auth))
     app.include_router(devices_router(hub, auth))
     app.include_router(codes_router(auth, config.hub.language))
+    app.include_router(sinks_router(hub, auth))
     return app

@@ -57,7 +57,10 @@ class Sink(Protocol):
     :mod:`porteiro.forward.mqtt`."""
 
     name: str
-    settings: SinkBase
+
+    @property
+    def settings(self) -> SinkBase:
+        """The sink's ``[[sinks]]`` entry (filters, retention, pacing)."""
 
     async def open(self) -> None:
         """Connect (or prepare to); may raise :class:`SinkUnavailableError`."""

@@ -187,11 +187,10 @@ class SinkWorker:
         # Ids up to `upto` were all visible when `rows` were read (one writer commits
         # in id order), so a short batch means everything up to `upto` was scanned.
         scanned = int(rows[-1]["id"]) if len(rows) == batch else max(upto, int(rows[-1]["id"]))
-        await self._deliver([event_json(row, self.lang) for row in rows], rows)
+        await self._deliver([event_json(row, self.lang) for row in rows])
         await self._move(scanned)
 
-    async def _deliver(self, events: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
-        received = {int(r["id"]): float(r["received_at"]) for r in rows}
+    async def _deliver(self, events: list[dict[str, Any]]) -> None:
         pending: Sequence[dict[str, Any]] = events
         delay = 0.5
         self.state = "delivering"
@@ -211,11 +210,10 @@ class SinkWorker:
             self.retried += len(retry)
             self.metrics.retried.labels(self.name).inc(len(retry))
             self.state = "retrying"
-            cutoff = self._retention_cutoff()
-            if cutoff is not None:
-                kept = [e for e in retry if received[int(e["id"])] >= cutoff]
-                self._drop(len(retry) - len(kept), "older than the sink's retention")
-                retry = kept
+            # A receiver that stays down: retention may move the cursor past the oldest
+            # events, including some of this batch; those are dropped, not retried.
+            await self._refresh()
+            retry = [e for e in retry if self.cursor is None or int(e["id"]) > self.cursor]
             pending = retry
             if pending:
                 await asyncio.sleep(self._jitter(delay))

@@ -20,6 +20,9 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
+from porteiro.device import Device
+from porteiro.exceptions import PorteiroError
+from porteiro.forward import Forwarder
 from porteiro.hub.bus import EventBus
 from porteiro.hub.collector import Collector
 from porteiro.hub.config import DeviceSettings
@@ -74,6 +77,8 @@ class Hub:
         self.writer = Writer(self.store)
         self.bus = EventBus()
         self.metrics = HubMetrics()
+        self.forwarder = Forwarder(config.sinks, self.store, self.metrics.registry,
+                                   lang=config.hub.language, open_door=self.open_door)
         self.devices: dict[str, DeviceRuntime] = {}
         self.collectors: dict[str, Collector] = {}
         self.started_at = time.time()
@@ -110,9 +115,12 @@ class Hub:
         return runtime
 
     async def start(self) -> None:
-        """Open the store and start collectors and housekeeping (on the running loop)."""
+        """Open the store and start collectors, sinks and housekeeping (on the running
+        loop)."""
         await asyncio.to_thread(self.open)
         self.writer.add_listener(self._committed)
+        self.writer.add_listener(lambda _rows: self.forwarder.notify())
+        self.forwarder.start()
         for runtime in self.devices.values():
             if runtime.settings.mode == "attach":
                 collector = Collector(runtime.settings, runtime.id, self)
@@ -121,9 +129,11 @@ class Hub:
         self.spawn(self._housekeeping(), "hub-housekeeping")
 
     async def stop(self) -> None:
-        """Stop collectors and tasks, flush contacts, drain the writer, close the store."""
+        """Stop collectors, sinks and tasks, flush contacts, drain the writer, close the
+        store."""
         for collector in self.collectors.values():
             await collector.close()
+        await self.forwarder.stop()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -213,11 +223,13 @@ class Hub:
         if runtime.contact(time.time()):
             _LOG.info("device %s is online", runtime.settings.name)
             self.metrics.device_online.labels(runtime.settings.name).set(1)
+            self.forwarder.device_status(runtime.settings.name, online=True)
 
     def lost(self, runtime: DeviceRuntime, reason: str) -> None:
         """A device's link dropped (attach) or it fell silent (push/online)."""
         if runtime.online:
             _LOG.warning("device %s is offline: %s", runtime.settings.name, reason)
+            self.forwarder.device_status(runtime.settings.name, online=False)
         runtime.online = False
         runtime.dirty = True
         self.metrics.device_online.labels(runtime.settings.name).set(0)
@@ -250,6 +262,29 @@ class Hub:
                     await asyncio.to_thread(self.prune)
             except Exception:  # noqa: BLE001  # housekeeping must survive a database hiccup
                 _LOG.exception("housekeeping failed; retrying")
+
+    async def open_door(self, name: str, door: int, who: str) -> str:
+        """Open ``door`` (0-based) of device ``name`` remotely; the reader logs it as a
+        remote opening (Method 4), which reaches the store like any event. Returns a
+        short result text (also logged, with who asked)."""
+        runtime = self.devices.get(name)
+        if runtime is None:
+            return f"unknown device {name!r}"
+        settings = runtime.settings
+        if not settings.password:
+            _LOG.warning("open door %d of %s asked by %s: no credentials configured", door + 1,
+                         name, who)
+            return "no credentials configured for this device"
+        try:
+            async with Device(f"{settings.host}:{settings.port}", user=settings.user,
+                              password=settings.password, https=settings.https,
+                              verify=settings.verify_tls) as device:
+                await device.open_door(door)
+        except PorteiroError as exc:
+            _LOG.warning("open door %d of %s asked by %s failed: %s", door + 1, name, who, exc)
+            return f"failed: {exc}"
+        _LOG.warning("door %d of %s opened remotely, asked by %s", door + 1, name, who)
+        return "opened"
 
     def prune(self) -> tuple[int, int]:
         """Apply the retention settings now; returns (events, snapshots) deleted."""
