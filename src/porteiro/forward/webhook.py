@@ -26,7 +26,7 @@ import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-import httpx
+import aiohttp
 import msgspec
 
 from porteiro import __version__
@@ -68,22 +68,25 @@ class WebhookSink:
     def __init__(self, settings: WebhookSinkSettings) -> None:
         self.settings = settings
         self.name = str(settings.name)
-        self._client: httpx.AsyncClient | None = None
+        self._client: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
-        """Prepare the HTTP client (connections are made on demand)."""
+        """Prepare the HTTP client (connections are made on demand, kept alive).
+
+        aiohttp rather than httpx here: a sink keeping up with thousands of events per
+        second spends most of its time in the client, and aiohttp's costs about a third
+        per request."""
         if self._client is None:
-            limits = httpx.Limits(max_connections=self.settings.concurrency,
-                                  max_keepalive_connections=self.settings.concurrency)
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.settings.timeout), limits=limits,
-                verify=self.settings.verify_tls,
+            connector = aiohttp.TCPConnector(limit=self.settings.concurrency,
+                                             ssl=None if self.settings.verify_tls else False)
+            self._client = aiohttp.ClientSession(
+                connector=connector, timeout=aiohttp.ClientTimeout(total=self.settings.timeout),
                 headers={"User-Agent": f"porteiro/{__version__}", **self.settings.headers})
 
     async def close(self) -> None:
         """Close the HTTP client."""
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.close()
             self._client = None
 
     def device_status(self, device: str, *, online: bool) -> None:
@@ -119,15 +122,16 @@ class WebhookSink:
             headers["X-Porteiro-Timestamp"] = stamp
             headers[SIGNATURE_HEADER] = sign(self.settings.secret, stamp, body)
         try:
-            reply = await self._client.post(self.settings.url, content=body, headers=headers)
-        except httpx.TimeoutException:
+            async with self._client.post(self.settings.url, data=body, headers=headers) as reply:
+                status = reply.status
+                content = await reply.content.read(_KEEP_REPLY) if status >= 300 else b""
+        except TimeoutError:
             return Retry(f"no answer within {self.settings.timeout:g} s")
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             return Retry(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-        status = reply.status_code
         if 200 <= status < 300:
             return Delivered()
-        text = reply.text[:_KEEP_REPLY].strip()
+        text = content.decode("utf-8", "replace").strip()
         if 400 <= status < 500 and status not in {408, 429}:
             return Dead(f"HTTP {status}: {text}" if text else f"HTTP {status}")
         return Retry(f"HTTP {status}")
