@@ -200,6 +200,8 @@ mode = "attach"
             await asyncio.wait_for(settled(), 10)
             await asyncio.sleep(0.3)
             rows = hub.store.list_events(limit=100)
+            (summary,) = hub.store.device_summaries(0)
+        assert summary["backfill"]["last_rec_no"] == 15  # the record log was read to its end
         cards = sorted(r["card_no"] for r in rows)
         assert len(rows) == 15  # every record once, no duplicates from live + backfill
         assert cards[:5] == [f"GAP{i:05d}" for i in range(5)]

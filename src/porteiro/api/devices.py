@@ -58,6 +58,9 @@ def devices_router(hub: Hub, auth: TokenAuth) -> APIRouter:
             "collector": None if collector is None else {
                 "connected": collector.connected.is_set(), "live": collector.live,
                 "backfilled": collector.backfilled},
+            "record_log": None if row["backfill"] is None else {
+                "read_up_to": row["backfill"]["last_rec_no"],
+                "newest_record_time": iso(row["backfill"]["last_record_ts"])},
         }
 
     async def summaries() -> list[dict[str, Any]]:

@@ -78,7 +78,7 @@ class WebhookSink:
         per request."""
         if self._client is None:
             connector = aiohttp.TCPConnector(limit=self.settings.concurrency,
-                                             ssl=None if self.settings.verify_tls else False)
+                                             ssl=self.settings.verify_tls)
             self._client = aiohttp.ClientSession(
                 connector=connector, timeout=aiohttp.ClientTimeout(total=self.settings.timeout),
                 headers={"User-Agent": f"porteiro/{__version__}", **self.settings.headers})

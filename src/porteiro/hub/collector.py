@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from porteiro.device import Connected, Device, Disconnected, EventStream
-from porteiro.events import Event
+from porteiro.events import AccessControlEvent, Event
 from porteiro.exceptions import AuthenticationError, PorteiroError
 from porteiro.store import Occurrences
 from porteiro.wire import Malformed
@@ -149,18 +149,25 @@ class Collector:
                       self.backfilled)
 
     async def _read_log(self, dev: Device, since: datetime | None) -> None:
-        """Store every record since ``since``."""
+        """Store every record since ``since``; note how far the log was read."""
         occurrences = Occurrences()  # one run reads the log once, in RecNo order
-        batch: list[Event] = []
+        batch: list[AccessControlEvent] = []
+        newest: tuple[int, float | None] | None = None
         async for record in dev.iter_records(since=since):
+            number = record.record_no
+            if number is not None and (newest is None or number > newest[0]):
+                newest = (number, record.timestamp)
             batch.append(record)
             if len(batch) >= 500:
                 await self._store_backfill(batch, occurrences)
                 batch = []
         if batch:
             await self._store_backfill(batch, occurrences)
+        if newest is not None:
+            await asyncio.to_thread(self.store.set_backfill_cursor, self.device_id, *newest)
 
-    async def _store_backfill(self, batch: list[Event], occurrences: Occurrences) -> None:
+    async def _store_backfill(self, batch: list[AccessControlEvent],
+                              occurrences: Occurrences) -> None:
         result = await self.hub.ingest(self.runtime, batch, source="backfill",
                                        occurrences=occurrences)
         self.backfilled += result.inserted

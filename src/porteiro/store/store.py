@@ -17,7 +17,14 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from porteiro.store.schema import dead_letters, devices, events, sink_cursors, snapshots
+from porteiro.store.schema import (
+    cursors,
+    dead_letters,
+    devices,
+    events,
+    sink_cursors,
+    snapshots,
+)
 
 __all__ = ["EventQuery", "Store"]
 
@@ -212,11 +219,26 @@ class Store:
             last = {row["device_id"]: row for row in (
                 _event_dict(r) for r in conn.execute(_EVENT_ROWS.where(c.id.in_(newest))))
             } if newest else {}
+            backfill = {int(r.device_id): (r.last_rec_no, r.last_ts)
+                        for r in conn.execute(sa.select(cursors))}
         for row in rows:
             row["events_total"] = totals.get(row["id"], 0)
             row["events_today"] = today.get(row["id"], 0)
             row["last_event"] = last.get(row["id"])
+            rec_no, rec_ts = backfill.get(row["id"], (None, None))
+            row["backfill"] = None if rec_no is None else {"last_rec_no": rec_no,
+                                                           "last_record_ts": rec_ts}
         return rows
+
+    def set_backfill_cursor(self, device_id: int, last_rec_no: int, last_ts: float | None
+                            ) -> None:
+        """How far a backfill read the device's record log (shown by the API)."""
+        values = {"last_rec_no": last_rec_no, "last_ts": last_ts}
+        with self.engine.begin() as conn:
+            updated = conn.execute(cursors.update().where(cursors.c.device_id == device_id)
+                                   .values(**values))
+            if not updated.rowcount:
+                conn.execute(cursors.insert().values(device_id=device_id, **values))
 
     def ping(self) -> None:
         """A cheap round trip (``SELECT 1``): raises when the database is unreachable."""
