@@ -308,3 +308,44 @@ async def test_hub_killed_mid_delivery_resumes(tmp_path: Path, receiver: Receive
     duplicates = len(ids) - len(set(ids))
     assert duplicates <= 500  # at least once: only a batch in flight may come twice
     _in_order_per_device(receiver.got)
+
+
+async def test_the_example_receiver_verifies_and_prints(tmp_path: Path) -> None:
+    """examples/webhook_receiver.py (shown in the README) against a real hub."""
+    from pathlib import Path as RealPath  # noqa: PLC0415
+
+    port = _port()
+    example = RealPath(__file__).parent.parent / "examples" / "webhook_receiver.py"
+    receiver = subprocess.Popen(  # noqa: S603  # our own example
+        [sys.executable, str(example), str(port)], stdout=subprocess.PIPE,
+        env={**os.environ, "PORTEIRO_SECRET": SECRET})
+    try:
+        async with httpx.AsyncClient() as client:
+            async def up() -> None:
+                while True:
+                    try:
+                        await client.post(f"http://127.0.0.1:{port}/", content=b"{}")
+                    except httpx.TransportError:
+                        await asyncio.sleep(0.05)
+                    else:
+                        return
+
+            await asyncio.wait_for(up(), 10)
+            forged = await client.post(f"http://127.0.0.1:{port}/", content=b'{"id": 1}',
+                                       headers={"X-Porteiro-Timestamp": str(int(time.time())),
+                                                SIGNATURE_HEADER: "sha256=00"})
+            assert forged.status_code == 401
+        app = create_app(load_config(_config(tmp_path, port), env={}))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, client=("10.0.0.1", 1))
+            async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
+                for i in range(3):
+                    await _push(http, "portaria", i)
+                worker = app.state.hub.forwarder.workers[0]
+                await _until(lambda: worker.delivered == 3)
+    finally:
+        receiver.terminate()
+        out, _ = receiver.communicate(timeout=10)
+    lines = out.decode().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("1 portaria Acesso liberado")
