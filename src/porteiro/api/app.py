@@ -19,9 +19,12 @@ from porteiro.api.sinks import sinks_router
 from porteiro.api.stream import StreamControl, stream_router
 from porteiro.api.system import system_router
 from porteiro.hub import Hub, device_router
+from porteiro.hub.receiver import push_endpoint
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Awaitable, Callable
+
+    from starlette.types import Receive, Scope, Send
 
     from porteiro.hub import HubConfig
 
@@ -48,6 +51,18 @@ def _loopback(listen: str) -> bool:
         return False
 
 
+class _HubApp(FastAPI):
+    """FastAPI with the device pushes answered in front of its middleware stack: a push
+    is the hub's hottest request and the stack cost as much as storing it."""
+
+    push: Callable[[Scope, Receive, Send], Awaitable[bool]] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.push is not None and await self.push(scope, receive, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(config: HubConfig) -> FastAPI:
     """The hub application for ``config`` (the hub starts with the app's lifespan).
 
@@ -72,9 +87,10 @@ def create_app(config: HubConfig) -> FastAPI:
             control.stopping.set()
             await hub.stop()
 
-    app = FastAPI(title="Porteiro hub", version=__version__, lifespan=lifespan,
+    app = _HubApp(title="Porteiro hub", version=__version__, lifespan=lifespan,
                   description=_DESCRIPTION)
     app.state.hub = hub
+    app.push = push_endpoint(hub)
     app.include_router(device_router(hub))
     app.include_router(system_router(hub, auth))
     app.include_router(stream_router(hub, auth, control))  # before /api/events/{id}

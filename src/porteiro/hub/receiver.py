@@ -32,9 +32,13 @@ from porteiro.hub.hub import normalise_mac
 from porteiro.wire.push import KEEPALIVE_REPLY, PUSH_REPLY, format_online_reply, parse_push_body
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from starlette.types import Receive, Scope, Send
+
     from porteiro.hub.hub import DeviceRuntime, Hub
 
-__all__ = ["ONLINE_DEFAULT_MESSAGES", "device_router"]
+__all__ = ["ONLINE_DEFAULT_MESSAGES", "device_router", "push_endpoint"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -56,11 +60,25 @@ def _plain(text: str, status: int) -> Response:
     return Response(text, status_code=status, media_type="text/plain")
 
 
-def device_router(hub: Hub) -> APIRouter:
-    """Routes for ``hub``'s device-facing paths."""
+_Reply = tuple[int, bytes, bytes]
+"""(status, body, Content-Type) of a device-facing answer."""
+_TEXT = b"text/plain; charset=utf-8"
+_JSON = b"application/json"
+_OK: _Reply = (200, PUSH_REPLY, _TEXT)
+_FORBIDDEN: _Reply = (403, b"Forbidden", _TEXT)
+_Head = tuple[str | None, str | None, str | None]
+"""Content-Length, Content-Type and Content-Encoding of a push."""
+if TYPE_CHECKING:
+    _PushHandler = Callable[[str | None, str | None, _Head,
+                             Callable[[], Awaitable[bytes | None]]], Awaitable[_Reply]]
+
+
+def _push_handler(hub: Hub) -> _PushHandler:
+    """``handle(address, name, content_length, content_type, content_encoding,
+    read_body)``: one push, answered after its events are committed."""
     config = hub.config.hub
-    router = APIRouter(include_in_schema=False)
     metrics = hub.metrics
+    ack = metrics.push_ack_seconds
 
     # MAC (as posted) -> device, for the devices identified by MAC: the hub's lookup
     # normalises every configured MAC per push. An entry is used only while its device
@@ -82,29 +100,29 @@ def device_router(hub: Hub) -> APIRouter:
             return found
         return hub.identify(name, address, mac)
 
-    async def receive(request: Request, name: str | None) -> Response:
+    async def handle(address: str | None, name: str | None, head: _Head,
+                     read_body: Callable[[], Awaitable[bytes | None]]) -> _Reply:
+        """One push: the reply (status, body, Content-Type), after the commit."""
         started = time.perf_counter()
-        address = request.client.host if request.client else None
+        length, content_type, content_encoding = head
         if not hub.address_allowed(address):
             metrics.rejected.labels("address").inc()
             _LOG.warning("push from %s refused: not in device_networks", address)
-            return _plain("Forbidden", 403)
-        length = request.headers.get("content-length")
+            return _FORBIDDEN
         if length is not None and length.isdigit() and int(length) > MAX_PUSH_BODY:
-            metrics.rejected.labels("too_large").inc()
-            _LOG.warning("push from %s refused: body of %s bytes", address, length)
-            return _plain("Payload Too Large", 413)
-        body = await request.body()
+            return _too_large(address, length)
+        body = await read_body()
+        if body is None:
+            return _too_large(address, f"more than {MAX_PUSH_BODY}")
         try:
-            push = parse_push_body(body, request.headers.get("content-type"),
-                                   request.headers.get("content-encoding"))
+            push = parse_push_body(body, content_type, content_encoding)
         except MalformedInputError as exc:
             device = hub.identify(name, address)
             metrics.decode_errors.labels(device.settings.name if device else "unknown",
                                          "push").inc()
             _LOG.warning("unreadable push from %s (%s): %s", address,
                          device.settings.name if device else "unknown device", exc.reason)
-            return _plain(f"Bad Request: {exc.reason}", 400)
+            return 400, f"Bad Request: {exc.reason}".encode(), _TEXT
         mac = next((str(e.extras["PhysicalAddress"]) for e in push.events
                     if e.extras.get("PhysicalAddress")), None)
         device = identify(name, address, mac)
@@ -114,7 +132,7 @@ def device_router(hub: Hub) -> APIRouter:
             metrics.rejected.labels("unknown_device").inc()
             _LOG.warning("push from an unknown device refused: address=%s name=%s MAC=%s "
                          "(add it to [[devices]] or set hub.auto_register)", address, name, mac)
-            return _plain("Unknown device", 403)
+            return 403, b"Unknown device", _TEXT
         for problem in push.problems:
             metrics.decode_errors.labels(device.settings.name, "push").inc()
             _LOG.warning("push from %s: %s", device.settings.name, problem.text())
@@ -126,15 +144,43 @@ def device_router(hub: Hub) -> APIRouter:
         await hub.ingest(device, events, source="push", images=images)
         hub.contact(device)
         if device.settings.mode == "online":
-            reply = online_default(hub, device)
+            reply: _Reply = (200, _online_default_body(hub, device), _JSON)
             metrics.online_requests.labels(device.settings.name, config.online_default).inc()
         else:
-            reply = Response(PUSH_REPLY, media_type="text/plain")
-        metrics.push_ack_seconds.observe(time.perf_counter() - started)
+            reply = _OK
+        ack.observe(time.perf_counter() - started)
         return reply
 
+    def _too_large(address: str | None, length: str) -> _Reply:
+        metrics.rejected.labels("too_large").inc()
+        _LOG.warning("push from %s refused: body of %s bytes", address, length)
+        return 413, b"Payload Too Large", _TEXT
+
+    return handle
+
+
+def device_router(hub: Hub) -> APIRouter:
+    """Routes for ``hub``'s device-facing paths."""
+    config = hub.config.hub
+    router = APIRouter(include_in_schema=False)
+    metrics = hub.metrics
+    handle = _push_handler(hub)
+
+    async def receive(request: Request, name: str | None) -> Response:
+        async def read_body() -> bytes | None:
+            return await request.body()
+
+        headers = request.headers
+        status, body, media = await handle(
+            request.client.host if request.client else None, name,
+            (headers.get("content-length"), headers.get("content-type"),
+             headers.get("content-encoding")), read_body)
+        return Response(body, status_code=status, headers={"content-type": media.decode()})
+
     # Plain (Starlette) routes, not FastAPI ones: nothing to validate or inject, and
-    # FastAPI's per-request dependency solving cost more than parsing a push.
+    # FastAPI's per-request dependency solving cost more than parsing a push. The hub's
+    # application answers these POSTs with :func:`push_endpoint` before FastAPI's
+    # middleware; these routes serve any other mounting of the router.
     async def push_any(request: Request) -> Response:
         return await receive(request, None)
 
@@ -171,10 +217,91 @@ def device_router(hub: Hub) -> APIRouter:
 
 def online_default(hub: Hub, device: DeviceRuntime) -> Response:
     """The configured default Modo Online answer (until the hub decides, issue [6/8])."""
+    return Response(_online_default_body(hub, device), media_type="application/json")
+
+
+def _online_default_body(hub: Hub, device: DeviceRuntime) -> bytes:
     config = hub.config.hub
     allow = config.online_default == "allow"
     message = ONLINE_DEFAULT_MESSAGES[(config.online_default, config.language)]
     _LOG.info("Modo Online request from %s answered with the default (%s)",
               device.settings.name, config.online_default)
-    return Response(format_online_reply(granted=allow, message=message),
-                    media_type="application/json")
+    return format_online_reply(granted=allow, message=message)
+
+
+def push_endpoint(hub: Hub) -> Callable[[Scope, Receive, Send], Awaitable[bool]]:
+    """A raw ASGI handler of ``POST push_path[/<name>]``, for the application to call
+    before FastAPI's middleware and routing (which cost as much as parsing the push):
+    ``await endpoint(scope, receive, send)`` answers and returns True, or returns False
+    without touching the request when it is not a push. Same answers as the routes of
+    :func:`device_router`."""
+    push_path = hub.config.hub.push_path
+    prefix = push_path + "/"
+    handle = _push_handler(hub)
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> bool:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return False
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root):]
+        if path == push_path:
+            name = None
+        elif path.startswith(prefix) and len(path) > len(prefix) \
+                and "/" not in path[len(prefix):]:
+            name = path[len(prefix):]
+        else:
+            return False
+        length = content_type = content_encoding = None
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                length = value.decode("latin-1")
+            elif key == b"content-type":
+                content_type = value.decode("latin-1")
+            elif key == b"content-encoding":
+                content_encoding = value.decode("latin-1")
+        client = scope.get("client")
+        disconnected = False
+
+        async def read_body() -> bytes | None:
+            nonlocal disconnected
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    disconnected = True
+                    raise _ClientGoneError
+                chunk: bytes = message.get("body", b"")
+                if not message.get("more_body", False) and not chunks:
+                    return chunk  # the whole body in one message: no copy
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_PUSH_BODY:
+                    return None
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+
+        try:
+            status, body, media = await handle(client[0] if client else None, name,
+                                               (length, content_type, content_encoding),
+                                               read_body)
+        except _ClientGoneError:
+            return True
+        except Exception:  # noqa: BLE001  # as FastAPI's ServerErrorMiddleware would
+            _LOG.exception("push to %s failed", scope["path"])
+            if disconnected:
+                return True
+            status, body, media = 500, b"Internal Server Error", _TEXT
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-length", str(len(body)).encode()),
+                                (b"content-type", media)]})
+        await send({"type": "http.response.body", "body": body})
+        return True
+
+    return endpoint
+
+
+class _ClientGoneError(Exception):
+    """The device hung up before its body was read."""
