@@ -215,16 +215,22 @@ class Writer:
             self.last_commit_seconds = time.perf_counter() - started
             if self._queue.empty():
                 self._release()  # idle: the connection goes back before anyone hears
-            # One wake-up per event loop for the whole batch, not one per job.
-            done: dict[asyncio.AbstractEventLoop,
-                       list[tuple[asyncio.Future[StoredBatch], StoredBatch]]] = {}
+            # One wake-up per event loop for the whole batch (its waiters and its
+            # listeners), not one per job or per listener.
+            done: dict[asyncio.AbstractEventLoop, _Delivery] = {}
             for job, result in zip(jobs, results, strict=True):
-                done.setdefault(job.loop, []).append((job.future, result))
-            for loop, resolved in done.items():
-                loop.call_soon_threadsafe(_resolve_all, resolved)
+                delivery = done.get(job.loop)
+                if delivery is None:
+                    delivery = done[job.loop] = ([], [])
+                delivery[0].append((job.future, result))
             if inserted_rows:
                 for loop, callback in self._listeners:
-                    loop.call_soon_threadsafe(callback, inserted_rows)
+                    delivery = done.get(loop)
+                    if delivery is None:
+                        delivery = done[loop] = ([], [])
+                    delivery[1].append(callback)
+            for loop, delivery in done.items():
+                loop.call_soon_threadsafe(_deliver, delivery, inserted_rows)
 
     def _connection(self) -> sa.Connection:
         """A connection kept while jobs keep coming: checking one out of the pool per
@@ -334,10 +340,21 @@ class Writer:
         return results, inserted_rows
 
 
-def _resolve_all(resolved: list[tuple[asyncio.Future[StoredBatch], StoredBatch]]) -> None:
+_Delivery = tuple[list[tuple["asyncio.Future[StoredBatch]", StoredBatch]],
+                  list["Callable[[list[dict[str, Any]]], None]"]]
+"""What one loop hears after a commit: its waiters' results, its listeners."""
+
+
+def _deliver(delivery: _Delivery, rows: list[dict[str, Any]]) -> None:
+    resolved, listeners = delivery
     for future, result in resolved:
         if not future.done():
             future.set_result(result)
+    for callback in listeners:
+        try:
+            callback(rows)
+        except Exception:  # noqa: BLE001  # one failing listener must not starve the others
+            _LOG.exception("commit listener %r failed", callback)
 
 
 def _fail(future: asyncio.Future[StoredBatch], exc: BaseException) -> None:
