@@ -13,7 +13,10 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import socket
+import subprocess
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,7 +34,7 @@ from porteiro.wire import RawEvent
 from porteiro.wire.push import format_push_body
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Callable, Iterator
     from pathlib import Path
 
 HOST, PORT = "127.0.0.1", 1883
@@ -534,3 +537,65 @@ async def test_hub_forwards_pushed_events_once_in_order(tmp_path: Path, prefixes
         b"open"]
     assert watcher.of(f"{prefixes.discovery}/binary_sensor/porteiro_portaria/door_1/config")
     await watcher.until(lambda: watcher.payloads(f"{p}/hub/status") == [b"online", b"offline"])
+
+
+# -- TLS (a private Mosquitto with a certificate from a throwaway CA) ----------------------
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True,  # noqa: S603, S607  # test tool
+                   capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """``(port, ca_file)`` of a Mosquitto listening with TLS only."""
+    if not (shutil.which("mosquitto") and shutil.which("openssl")):
+        pytest.skip("the TLS test runs its own broker: it needs mosquitto and openssl")
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
+             "-out", "ca.pem", "-days", "1", "-subj", "/CN=porteiro test CA", cwd=tmp_path)
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out",
+             "server.csr", "-subj", "/CN=127.0.0.1", cwd=tmp_path)
+    (tmp_path / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n", encoding="utf-8")
+    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+             "-CAcreateserial", "-out", "server.pem", "-days", "1", "-extfile", "san.ext",
+             cwd=tmp_path)
+    port = _free_port()
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text(f"""listener {port} 127.0.0.1
+allow_anonymous true
+persistence false
+user root
+cafile {tmp_path / 'ca.pem'}
+certfile {tmp_path / 'server.pem'}
+keyfile {tmp_path / 'server.key'}
+""", encoding="utf-8")
+    process = subprocess.Popen(["mosquitto", "-c", str(conf)],  # noqa: S603, S607
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"mosquitto with TLS did not start: {process.stderr.read()!r}"
+                                if process.stderr else "mosquitto with TLS did not start")
+                time.sleep(0.05)
+        yield port, tmp_path / "ca.pem"
+    finally:
+        process.terminate()
+        process.communicate(timeout=5)
+
+
+async def test_tls_verifies_the_broker(prefixes: Prefixes, tls_broker: tuple[int, Path]) -> None:
+    port, ca_file = tls_broker
+    url = f"mqtts://127.0.0.1:{port}"
+    async with _sink(_settings(prefixes, url=url, ca_file=ca_file)) as sink:
+        assert await asyncio.wait_for(sink.deliver([_access(1, "1")]), 10) == {1: Delivered()}
+    # Not signed by a CA the sink trusts: refused, unless told not to verify.
+    with pytest.raises(SinkUnavailableError, match="certificate verify failed"):
+        await asyncio.wait_for(MqttSink(_settings(prefixes, url=url)).open(), 10)
+    async with _sink(_settings(prefixes, url=url, tls_insecure=True)) as sink:
+        assert await asyncio.wait_for(sink.deliver([_access(2, "2")]), 10) == {2: Delivered()}

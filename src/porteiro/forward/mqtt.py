@@ -48,11 +48,17 @@ if TYPE_CHECKING:
 __all__ = ["MqttSink", "topic_name"]
 
 _LOG = logging.getLogger(__name__)
+_PAHO_LOG = logging.getLogger(f"{__name__}.client")
+"""The MQTT client library's own messages (they never contain the password)."""
 
 CHUNK = 200
 """Messages published before awaiting their PUBACKs together."""
 TIMEOUT = 15.0
-"""Seconds for a connection, or a chunk's acknowledgements, before giving up."""
+"""Seconds for a chunk's acknowledgements before giving up on the connection."""
+CONNECT_TIMEOUT = 5.0
+"""Seconds for the broker's CONNACK (the TCP connect and the TLS handshake have their own
+5 s). A connection reset before the CONNACK (e.g. plain MQTT to a TLS port) is only
+noticed this way."""
 _UNSAFE = re.compile(r"[+#/\x00]")
 _NOT_ID = re.compile(r"[^A-Za-z0-9_-]")
 _COMMAND = re.compile(r"^door/([1-9][0-9]{0,2})/open$")
@@ -72,6 +78,17 @@ def _why(exc: BaseException) -> str:
 
 def _object_id(device: str) -> str:
     return _NOT_ID.sub("_", device) or "_"
+
+
+class _ClosingSSLSocket(ssl.SSLSocket):
+    """Closes itself when the handshake fails (the MQTT client would drop it unclosed)."""
+
+    def do_handshake(self, block: bool = False) -> None:  # noqa: FBT001, FBT002  # ssl's
+        try:
+            super().do_handshake(block)
+        except BaseException:
+            self.close()
+            raise
 
 
 class MqttSink:
@@ -153,12 +170,14 @@ class MqttSink:
         if self._tls:
             ca = str(self.settings.ca_file) if self.settings.ca_file else None
             tls_context = ssl.create_default_context(cafile=ca)
+            tls_context.sslsocket_class = _ClosingSSLSocket
             if self.settings.tls_insecure:
                 tls_context.check_hostname = False
                 tls_context.verify_mode = ssl.CERT_NONE
         client = aiomqtt.Client(
             self._host, self._port, username=self._username, password=self._password,
-            identifier=self._client_id, tls_context=tls_context, timeout=TIMEOUT,
+            identifier=self._client_id, tls_context=tls_context, timeout=CONNECT_TIMEOUT,
+            logger=_PAHO_LOG,
             will=aiomqtt.Will(self.hub_status_topic, b"offline", qos=1, retain=True),
             max_inflight_messages=CHUNK, keepalive=30)
         client.pending_calls_threshold = 10 * CHUNK  # a batch in flight is not a concern
@@ -175,7 +194,7 @@ class MqttSink:
             try:
                 # aiomqtt bounds the TCP connect and the CONNACK wait itself; this is a
                 # safety net.
-                await asyncio.wait_for(client.__aenter__(), TIMEOUT + 10)
+                await asyncio.wait_for(client.__aenter__(), CONNECT_TIMEOUT + 15)
             except (aiomqtt.MqttError, TimeoutError) as exc:
                 raise SinkUnavailableError(
                     f"cannot connect to {self._where}: {_why(exc)}") from None
