@@ -45,6 +45,7 @@ bench: $(STAMP)  ## performance benchmarks (ratios against a baseline measured i
 	$(BIN)/python bench/emulator.py
 	$(BIN)/python bench/client.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/forward.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
