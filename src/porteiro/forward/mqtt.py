@@ -228,17 +228,20 @@ class MqttSink:
         """Reconnect in the background after a drop (so statuses and door commands keep
         working while no events come), with capped backoff and jitter."""
         delay = 0.5
+        last = ""
         while True:
             reader = self._reader
             if self._client is not None and reader is not None:
                 await asyncio.wait({reader})  # never raises: it only waits for the end
-                delay = 0.5
+                delay, last = 0.5, ""
                 continue
             await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311  # jitter
             try:
                 await self._connect()
             except SinkUnavailableError as exc:
-                _LOG.warning("mqtt sink %s: %s", self.name, exc)
+                if str(exc) != last:  # once per kind of failure, not once per attempt
+                    _LOG.warning("mqtt sink %s: %s; retrying", self.name, exc)
+                    last = str(exc)
                 delay = min(delay * 2, self.settings.backoff_cap)
 
     async def _read(self, client: aiomqtt.Client) -> None:
