@@ -581,15 +581,15 @@ async def _prefill_async(db: Database, count: int, bodies: Path | None) -> list[
     utc = int(time.time()) - count
     stored: list[int] = []
     try:
-        chunk = 500
-        for start in range(0, count, chunk * DEVICES):
-            jobs = []
-            for device in range(DEVICES):
-                numbers = range(start + device, min(count, start + chunk * DEVICES), DEVICES)
-                events = [build_event(_raw_event(device, f"{n:012d}", utc + n)) for n in numbers]
-                if events:
-                    jobs.append(writer.write(ids[device], f"bench-{device:03d}", events,
-                                             source="push"))
+        # One event per job, devices in turn: ids interleave devices as live traffic
+        # does (a job per device would give each device a run of consecutive ids, and
+        # a batch of one device is delivered one event at a time, in order).
+        step = 2000
+        for start in range(0, count, step):
+            jobs = [writer.write(ids[n % DEVICES], f"bench-{n % DEVICES:03d}",
+                                 [build_event(_raw_event(n % DEVICES, f"{n:012d}", utc + n))],
+                                 source="push")
+                    for n in range(start, min(count, start + step))]
             for result in await asyncio.gather(*jobs):
                 stored.extend(i for i in result.ids if i is not None)
     finally:
