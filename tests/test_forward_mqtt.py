@@ -599,3 +599,18 @@ async def test_tls_verifies_the_broker(prefixes: Prefixes, tls_broker: tuple[int
         await asyncio.wait_for(MqttSink(_settings(prefixes, url=url)).open(), 10)
     async with _sink(_settings(prefixes, url=url, tls_insecure=True)) as sink:
         assert await asyncio.wait_for(sink.deliver([_access(2, "2")]), 10) == {2: Delivered()}
+
+
+def test_a_batch_publishes_only_the_newest_last_access_per_device() -> None:
+    from porteiro.forward.mqtt import newest_states  # noqa: PLC0415
+
+    messages = [("p/a/event/access_control", b"1", False), ("p/a/last_access", b"1", True),
+                ("p/b/event/access_control", b"2", False), ("p/b/last_access", b"2", True),
+                ("p/a/door/1/state", b"open", True),
+                ("p/a/event/access_control", b"3", False), ("p/a/last_access", b"3", True),
+                ("p/a/door/1/state", b"closed", True)]
+    assert newest_states(messages) == [
+        ("p/a/event/access_control", b"1", False), ("p/b/event/access_control", b"2", False),
+        ("p/b/last_access", b"2", True), ("p/a/door/1/state", b"open", True),
+        ("p/a/event/access_control", b"3", False), ("p/a/last_access", b"3", True),
+        ("p/a/door/1/state", b"closed", True)]

@@ -51,8 +51,9 @@ _LOG = logging.getLogger(__name__)
 _PAHO_LOG = logging.getLogger(f"{__name__}.client")
 """The MQTT client library's own messages (they never contain the password)."""
 
-CHUNK = 200
-"""Messages published before awaiting their PUBACKs together."""
+CHUNK = 1000
+"""Messages published before awaiting their PUBACKs together (the in-flight window: a
+wide one keeps the broker busy while acknowledgements come back)."""
 TIMEOUT = 15.0
 """Seconds for a chunk's acknowledgements before giving up on the connection."""
 CONNECT_TIMEOUT = 5.0
@@ -89,6 +90,19 @@ class _ClosingSSLSocket(ssl.SSLSocket):
         except BaseException:
             self.close()
             raise
+
+
+def newest_states(messages: list[Message]) -> list[Message]:
+    """Keep, of a batch's ``last_access`` messages, only the last per device, where it
+    stood: it is a retained state and only its newest value matters, while every access
+    still has its own event message (door states are all kept: each is a transition an
+    automation may wait for). Halves what a batch of accesses publishes."""
+    last: dict[str, int] = {}
+    for index, (topic, _payload, _retain) in enumerate(messages):
+        if topic.endswith("/last_access"):
+            last[topic] = index
+    return [m for index, m in enumerate(messages)
+            if not m[0].endswith("/last_access") or last[m[0]] == index]
 
 
 class MqttSink:
@@ -376,6 +390,7 @@ class MqttSink:
             messages: list[Message] = []
             for event in chunk:
                 messages.extend(self._event_messages(event))
+            messages = newest_states(messages)
             try:
                 await self._publish(client, messages)
             except (aiomqtt.MqttError, TimeoutError) as exc:
