@@ -24,6 +24,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+import psycopg
 import sqlalchemy as sa
 
 from porteiro.events import AccessControlEvent, Event
@@ -69,6 +70,33 @@ def _pg_column(values: tuple[Any, ...], kind: str) -> list[Any]:
         return list(values)
     cast = _PG_CAST[kind]
     return [None if v is None else cast(v) for v in values]
+
+
+def _sqlite_ids(cursor: Any, part: list[dict[str, Any]], ids: dict[str, int]) -> None:
+    """The ids of the rows one SQLite multi-row INSERT ... ON CONFLICT DO NOTHING just
+    stored, without RETURNING (which costs a step, and a GIL release, per row).
+
+    The rows inserted by one statement get consecutive ids ending at ``lastrowid``: the
+    table's ``id`` is the rowid (INTEGER PRIMARY KEY), each new row gets the largest
+    rowid + 1 (the row just inserted), VALUES rows go in order, and nothing else can
+    write in between (SQLite has one writer at a time; ids stay far below the 2**63 - 1
+    after which SQLite would pick them at random). When every row went in, they are
+    ``lastrowid - n + 1 ..  lastrowid`` in order; when some were duplicates, the new
+    ones are read back by that id range (``rowcount`` of them).
+    """
+    count = cursor.rowcount
+    if count <= 0:
+        return
+    last = int(cursor.lastrowid)
+    if count == len(part):
+        first = last - count + 1
+        for offset, row in enumerate(part):
+            ids[row["event_key"]] = first + offset
+        return
+    cursor.execute("SELECT id, event_key FROM events WHERE id > ? AND id <= ?",
+                   (last - count, last))
+    for new_id, key in cursor.fetchall():
+        ids[key] = int(new_id)
 
 
 class StoredBatch(msgspec.Struct, frozen=True):
@@ -141,14 +169,27 @@ class Writer:
         self.last_commit_seconds = 0.0
         self._statements: dict[int, str] = {}
         self._conn: sa.Connection | None = None
+        # PostgreSQL: no thread. One task on the event loop commits the queued jobs in
+        # batches on an asyncio connection, so the loop serves requests while a commit
+        # is on the wire (a thread would fight the request thread for the GIL around
+        # every round trip).
+        self._async = store.dialect == "postgresql"
+        self._pending: list[_Job] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._owner: asyncio.AbstractEventLoop | None = None
+        self._aconn: psycopg.AsyncConnection[Any] | None = None
+        self._closing = False
 
     def start(self) -> None:
-        """Start the writer thread."""
-        self._thread.start()
+        """Start the writer thread (SQLite; PostgreSQL commits on the writers' loop)."""
+        if not self._async:
+            self._thread.start()
 
     def close(self) -> None:
         """Finish what is queued, then stop."""
-        if self._thread.is_alive():
+        if self._async:
+            self._close_async()
+        elif self._thread.is_alive():
             self._queue.put(None)
             self._thread.join(timeout=30)
 
@@ -160,7 +201,7 @@ class Writer:
     @property
     def depth(self) -> int:
         """Jobs waiting (a metric)."""
-        return self._queue.qsize()
+        return len(self._pending) if self._async else self._queue.qsize()
 
     async def write(self, device_id: int, device: str, items: Sequence[Event], *,
                     source: str, utc_offset_s: int = 0,
@@ -178,8 +219,11 @@ class Writer:
         counter = occurrences if occurrences is not None else Occurrences()
         rows = [event_row(device_id, device, e, source=source, offset_s=utc_offset_s,
                           received=received, key=counter.key(device, e)) for e in items]
-        job = _Job(rows, list(images) if images is not None else [None] * len(rows),
-                   loop.create_future(), loop, device)
+        image_list: list[bytes | None] = (list(images) if images is not None
+                                          else [None] * len(rows))
+        if self._async:
+            return await self._submit(rows, image_list, device)
+        job = _Job(rows, image_list, loop.create_future(), loop, device)
         self._queue.put(job)
         return await job.future
 
@@ -263,14 +307,13 @@ class Writer:
             return self._commit(jobs)
 
     def _insert_sql(self, count: int) -> str:
-        """SQLite: ``INSERT ... VALUES (?, ...) x count ON CONFLICT DO NOTHING RETURNING``,
-        built once per row count."""
+        """SQLite: ``INSERT ... VALUES (?, ...) x count ON CONFLICT DO NOTHING``, built
+        once per row count."""
         sql = self._statements.get(count)
         if sql is None:
             one = "(" + ", ".join("?" * len(_COLUMNS)) + ")"
             sql = (f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608
-                   + ", ".join([one] * count)
-                   + " ON CONFLICT (event_key) DO NOTHING RETURNING id, event_key")
+                   + ", ".join([one] * count) + " ON CONFLICT (event_key) DO NOTHING")
             self._statements[count] = sql
         return sql
 
@@ -298,8 +341,7 @@ class Writer:
                         for row in part:
                             params.extend(_VALUES(row))
                         cursor.execute(self._insert_sql(len(part)), params)
-                        for new_id, key in cursor.fetchall():
-                            ids[key] = int(new_id)
+                        _sqlite_ids(cursor, part, ids)
             finally:
                 cursor.close()
             backfilled = [{"k": r["event_key"], "n": r["rec_no"]} for r in all_rows
@@ -313,6 +355,11 @@ class Writer:
                       if image and row["event_key"] in ids]
             if images:
                 conn.execute(snapshots.insert(), images)
+        return self._results(jobs, all_rows, ids)
+
+    def _results(self, jobs: list[_Job], all_rows: list[dict[str, Any]], ids: dict[str, int]
+                 ) -> tuple[list[StoredBatch], list[dict[str, Any]]]:
+        """Each job's result and the inserted rows in id order, once committed."""
         results: list[StoredBatch] = []
         inserted_rows: list[dict[str, Any]] = []
         claimed: set[str] = set()
@@ -338,6 +385,183 @@ class Writer:
         self.inserted += len(inserted_rows)
         self.duplicates += len(all_rows) - len(inserted_rows)
         return results, inserted_rows
+
+
+    # -- PostgreSQL: the writer task on the event loop ------------------------------------
+
+    async def _submit(self, rows: list[dict[str, Any]], images: list[bytes | None],
+                      device: str) -> StoredBatch:
+        loop = asyncio.get_running_loop()
+        owner = self._owner
+        if owner is not loop:
+            if owner is not None and owner.is_running() and not owner.is_closed():
+                # Another loop's task commits (one writer, commits in id order).
+                return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(
+                    self._submit(rows, images, device), owner))
+            if self._flusher is not None:  # left behind by a loop that stopped
+                self._flusher = None
+                self._drop_async_connection()
+            self._owner = loop
+        if self._closing:
+            raise RuntimeError("the writer is closed")
+        job = _Job(rows, images, loop.create_future(), loop, device)
+        self._pending.append(job)
+        if self._flusher is None:
+            self._flusher = loop.create_task(self._flush(), name="porteiro-writer")
+        return await job.future
+
+    async def _flush(self) -> None:
+        """Commit what is pending, batch after batch, until nothing is (group commit:
+        whatever arrives during a commit goes into the next one)."""
+        jobs: list[_Job] = []
+        try:
+            while self._pending:
+                size = 0
+                for taken, job in enumerate(self._pending):  # noqa: B007
+                    if size >= self.max_batch:
+                        break
+                    size += len(job.rows)
+                else:
+                    taken = len(self._pending)
+                jobs, self._pending = self._pending[:taken], self._pending[taken:]
+                started = time.perf_counter()
+                try:
+                    results, inserted_rows = await self._commit_async_retrying(jobs)
+                except Exception as exc:  # noqa: BLE001  # every waiter must hear about it
+                    self.failures += 1
+                    _LOG.warning("commit of %d event(s) failed: %s", size, exc)
+                    for job in jobs:
+                        _fail(job.future, exc)
+                    jobs = []
+                    continue
+                self.last_commit_seconds = time.perf_counter() - started
+                for job, result in zip(jobs, results, strict=True):
+                    if not job.future.done():
+                        job.future.set_result(result)
+                jobs = []
+                if inserted_rows:
+                    self._notify(inserted_rows)
+        except BaseException:  # cancelled (the loop is going away): nobody is left hanging
+            for job in jobs + self._pending:
+                job.future.cancel()
+            self._pending = []
+            raise
+        finally:
+            if self._flusher is asyncio.current_task():
+                self._flusher = None
+            if self._closing:
+                await self._close_async_connection()
+
+    def _notify(self, rows: list[dict[str, Any]]) -> None:
+        owner = self._owner
+        for loop, callback in self._listeners:
+            if loop is owner:
+                try:
+                    callback(rows)
+                except Exception:  # noqa: BLE001  # one failing listener must not starve the others
+                    _LOG.exception("commit listener %r failed", callback)
+            else:
+                loop.call_soon_threadsafe(_deliver, ([], [callback]), rows)
+
+    async def _async_connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._aconn is None or self._aconn.closed:
+            engine = self.store.engine
+            args, params = engine.dialect.create_connect_args(engine.url)
+            params.pop("context", None)  # SQLAlchemy's adapters: plain ones here
+            self._aconn = await psycopg.AsyncConnection.connect(
+                *args, **params, autocommit=True)
+        return self._aconn
+
+    async def _commit_async_retrying(self, jobs: list[_Job]
+                                     ) -> tuple[list[StoredBatch], list[dict[str, Any]]]:
+        """:meth:`_commit_async`; once more on a new connection when the kept one turned
+        out dead (the database restarted)."""
+        kept = self._aconn is not None and not self._aconn.closed
+        try:
+            return await self._commit_async(jobs)
+        except psycopg.OperationalError:
+            conn = self._aconn
+            if not (kept and conn is not None and (conn.broken or conn.closed)):
+                raise
+            await self._close_async_connection()
+            _LOG.info("writer: database connection lost; retrying on a new one")
+            return await self._commit_async(jobs)
+
+    async def _commit_async(self, jobs: list[_Job]
+                            ) -> tuple[list[StoredBatch], list[dict[str, Any]]]:
+        conn = await self._async_connection()
+        all_rows = [row for job in jobs for row in job.rows]
+        columns = list(zip(*map(_VALUES, all_rows), strict=True))
+        arrays = [_pg_column(values, kind) for values, kind in zip(columns, _PG_TYPES,
+                                                                   strict=True)]
+        ids: dict[str, int] = {}
+        with_images = any(image for job in jobs for image in job.images)
+        if not with_images and all(row["rec_no"] is None for row in all_rows):
+            # Live events without snapshots: one statement is the whole transaction
+            # (autocommit), committed -- synchronously, on disk -- when it returns.
+            async with conn.cursor() as cursor:
+                await cursor.execute(_PG_INSERT, arrays)
+                for new_id, key in await cursor.fetchall():
+                    ids[key] = int(new_id)
+        else:
+            async with conn.transaction(), conn.cursor() as cursor:
+                await cursor.execute(_PG_INSERT, arrays)
+                for new_id, key in await cursor.fetchall():
+                    ids[key] = int(new_id)
+                backfilled = [(r["rec_no"], r["event_key"]) for r in all_rows
+                              if r["event_key"] not in ids and r["rec_no"] is not None]
+                if backfilled:  # the record log knows the number a live copy lacked
+                    await cursor.executemany(_PG_BACKFILL, backfilled)
+                images = [(ids[row["event_key"]], image) for job in jobs
+                          for row, image in zip(job.rows, job.images, strict=True)
+                          if image and row["event_key"] in ids]
+                if images:
+                    await cursor.executemany(_PG_SNAPSHOT, images)
+        return self._results(jobs, all_rows, ids)
+
+    def _close_async(self) -> None:
+        """:meth:`close` for PostgreSQL, from the writer's loop or from another thread."""
+        self._closing = True
+        owner = self._owner
+        if owner is None or owner.is_closed():
+            self._drop_async_connection()
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is owner:  # cannot wait here: close now if idle, else when done
+            if self._flusher is None:
+                self._drop_async_connection()
+            return
+        if owner.is_running():
+            asyncio.run_coroutine_threadsafe(self._drain(), owner).result(timeout=30)
+        else:
+            self._drop_async_connection()
+
+    async def _drain(self) -> None:
+        flusher = self._flusher
+        if flusher is not None:
+            await asyncio.wait([flusher])
+        await self._close_async_connection()
+
+    async def _close_async_connection(self) -> None:
+        conn, self._aconn = self._aconn, None
+        if conn is not None:
+            try:
+                await conn.close()
+            except Exception:  # noqa: BLE001  # a dead connection is dropped all the same
+                _LOG.debug("writer: closing the connection failed", exc_info=True)
+
+    def _drop_async_connection(self) -> None:
+        """Close the connection without a loop (libpq's close is synchronous)."""
+        conn, self._aconn = self._aconn, None
+        if conn is not None:
+            conn.pgconn.finish()
+
+
+_PG_BACKFILL = "UPDATE events SET rec_no = %s WHERE event_key = %s AND rec_no IS NULL"
+_PG_SNAPSHOT = "INSERT INTO snapshots (event_id, content) VALUES (%s, %b)"
 
 
 _Delivery = tuple[list[tuple["asyncio.Future[StoredBatch]", StoredBatch]],
