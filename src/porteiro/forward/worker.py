@@ -100,6 +100,7 @@ class SinkWorker:
         self.last_error_at: float | None = None
         self.last_delivery_at: float | None = None
         self._refreshed = 0.0
+        self._prefetched: tuple[list[dict[str, Any]], int] | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -170,25 +171,50 @@ class SinkWorker:
             else:
                 return
 
+    def _load(self, after: int) -> tuple[list[dict[str, Any]], int]:
+        """The next batch after ``after`` as JSON, and how far it scanned (in a thread:
+        the query and the serialisation stay off the event loop)."""
+        upto = self.store.max_event_id()
+        batch = self.sink.settings.batch
+        rows = self.store.events_after(after, batch, self.query)
+        if not rows:
+            return [], max(after, upto)
+        # Ids up to `upto` were all visible when `rows` were read (one writer commits
+        # in id order), so a short batch means everything up to `upto` was scanned.
+        scanned = int(rows[-1]["id"]) if len(rows) == batch else max(upto, int(rows[-1]["id"]))
+        return [event_json(row, self.lang) for row in rows], scanned
+
     async def _step(self) -> None:
         assert self.cursor is not None  # noqa: S101  # set before the loop
         await self._refresh()
-        upto = await asyncio.to_thread(self.store.max_event_id)
-        batch = self.sink.settings.batch
-        rows = await asyncio.to_thread(self.store.events_after, self.cursor, batch, self.query)
-        if not rows:
-            if upto > self.cursor:  # nothing there matches the sink's filters
-                await self._move(upto)
+        loaded, self._prefetched = self._prefetched, None
+        if loaded is not None and int(loaded[0][0]["id"]) <= self.cursor:
+            loaded = None  # retention moved past it meanwhile
+        if loaded is None:
+            loaded = await asyncio.to_thread(self._load, self.cursor)
+        events, scanned = loaded
+        if not events:
+            await self._move(max(scanned, self.cursor))
+            self.queue, self.lag = 0, 0.0  # caught up: nothing matching is waiting
+            self.metrics.queue.labels(self.name).set(0)
+            self.metrics.lag.labels(self.name).set(0)
             self.state = "idle"
             self.wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wakeup.wait(), REFRESH_SECONDS)
             return
-        # Ids up to `upto` were all visible when `rows` were read (one writer commits
-        # in id order), so a short batch means everything up to `upto` was scanned.
-        scanned = int(rows[-1]["id"]) if len(rows) == batch else max(upto, int(rows[-1]["id"]))
-        await self._deliver([event_json(row, self.lang) for row in rows])
-        await self._move(scanned)
+        # Read the next batch while this one is delivered: a device with a backlog, or a
+        # slow receiver, then costs no extra pause between batches.
+        following = asyncio.create_task(asyncio.to_thread(self._load, scanned))
+        try:
+            await self._deliver(events)
+        except BaseException:
+            following.cancel()
+            raise
+        moved_past = self.cursor > scanned  # retention dropped past this batch meanwhile
+        await self._move(max(scanned, self.cursor))
+        nxt = await following
+        self._prefetched = None if moved_past or not nxt[0] else nxt
 
     async def _deliver(self, events: list[dict[str, Any]]) -> None:
         pending: Sequence[dict[str, Any]] = events
