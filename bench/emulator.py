@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import time
 import httpx
 from aiohttp import web
 
+from _proc import free_base as _free_base
 from porteiro.wire import AttachStreamParser, RawEvent
 from porteiro.wire.push import parse_push_body
 
@@ -31,21 +31,6 @@ AUTH = ("admin", "admin123")
 TARGET_DEVICES = 1000
 TARGET_EVENTS = 5000
 
-
-def _free_base(count: int) -> int:
-    """A base port with ``count`` free ports after it (best effort)."""
-    for base in range(20000, 60000 - count, count + 7):
-        ok = True
-        for port in (base, base + count // 2, base + count - 1):
-            with socket.socket() as sock:
-                try:
-                    sock.bind(("127.0.0.1", port))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no free port range")
 
 
 def _rss_mib(pid: int) -> float:

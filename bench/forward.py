@@ -50,6 +50,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from _proc import cpu_s as _cpu_s
+from _proc import free_port as _free_port
+from _proc import kill as _kill
+from _proc import mac as _mac
+from _proc import pct as _pct
+from _proc import proc_kib as _proc_kib
+
 TARGET_EPS = 5000
 TARGET_P99_S = 1.0
 PACED_EPS = 1000
@@ -71,31 +78,7 @@ class BenchmarkFailedError(Exception):
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
-
-def _proc_kib(pid: int, key: str) -> int:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:  # noqa: PTH123
-            for line in status:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:  # noqa: PTH123
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _busy_s() -> float:
@@ -107,15 +90,6 @@ def _busy_s() -> float:
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def _mac(index: int) -> str:
-    return f"c0:39:5b:{(index >> 16) & 255:02x}:{(index >> 8) & 255:02x}:{index & 255:02x}"
 
 
 def _env() -> dict[str, str]:
@@ -124,16 +98,6 @@ def _env() -> dict[str, str]:
     env["PYTHONWARNINGS"] = "ignore"
     return env
 
-
-def _kill(proc: subprocess.Popen[bytes] | None, grace: float = 10.0) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 def _http(port: int, method: str, path: str, timeout: float = 30.0) -> tuple[int, bytes]:

@@ -35,7 +35,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -45,6 +44,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from _proc import free_base as _free_base
+from _proc import free_port as _free_port
+from _proc import kill as _kill
+from _proc import mac as _mac
+from _proc import pct as _pct
+from _proc import proc_kib as _proc_kib
 
 TARGET_EPS = 6000
 TARGET_P99_MS = 100.0
@@ -57,63 +63,14 @@ PLACEHOLDER = b"@@@@@@@@@@@@"  # 12 characters, replaced by a card number per ev
 # -- helpers ---------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
-
-def _free_base(count: int) -> int:
-    """A base port with ``count`` free ports after it (best effort)."""
-    for base in range(21000, 60000 - count, count + 11):
-        ok = True
-        for port in (base, base + count // 2, base + count - 1):
-            with socket.socket() as sock:
-                try:
-                    sock.bind(("127.0.0.1", port))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no free port range")
-
-
-def _proc_kib(pid: int, key: str) -> int:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:  # noqa: PTH123
-            for line in status:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def _mb(kib: int) -> float:
     return kib / 1024
 
 
-def _mac(index: int) -> str:
-    return f"c0:39:5b:{(index >> 16) & 255:02x}:{(index >> 8) & 255:02x}:{index & 255:02x}"
 
-
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def _kill(proc: subprocess.Popen[bytes] | None, grace: float = 10.0) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGINT)  # uvicorn and the emulator shut down cleanly on it
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 # -- databases ---------------------------------------------------------------------------
@@ -496,7 +453,9 @@ def measure_push(kinds: list[str], args: argparse.Namespace, workdir: Path) -> b
             print(f"  {' ' * len(label)} vs bare receiver: {result['eps'] / base['eps']:.2f} x"
                   f"  (target >= {TARGET_EPS:,} events/s durable: "
                   f"{'met' if met else 'MISSED'})")
-        met_any = max(one["eps"], many["eps"]) >= TARGET_EPS
+        # The target is read strictly: one event per POST, as a device sends live; a
+        # backlog drained 20 per POST is shown too, but does not meet it on its own.
+        met_live = one["eps"] >= TARGET_EPS
         p99_ok = paced["p99_ms"] < TARGET_P99_MS
         print(f"  paced {PACED_EPS:,} events/s (1 event/POST): achieved {paced['eps']:,.0f}/s;"
               f" ack latency p50 {paced['p50_ms']:.1f} ms  p99 {paced['p99_ms']:.1f} ms"
@@ -508,7 +467,7 @@ def measure_push(kinds: list[str], args: argparse.Namespace, workdir: Path) -> b
               f"  (target p99 < {TARGET_P99_MS:.0f} ms: {'met' if p99_ok else 'MISSED'})")
         print(f"  stored == acknowledged in every run ({one['acked']:,} + {many['acked']:,} + "
               f"{paced['acked']:,} events)")
-        ok = ok and met_any and p99_ok
+        ok = ok and met_live and p99_ok
     return ok
 
 
