@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import time
+
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from porteiro.events import build_event, event_from_record
 from porteiro.store import Store, Writer, event_key
-from porteiro.store.schema import metadata
+from porteiro.store.schema import events, metadata, snapshots
 from porteiro.wire import RawEvent
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 ACCESS = {"CardName": "Ana", "CardNo": "12ea3004", "CardType": 0, "CreateTime": 1790715000,
           "Door": 0, "ErrorCode": 0, "Method": 1, "ReaderID": "1", "Status": 1,
@@ -74,5 +80,51 @@ async def test_group_commit_under_concurrency(store: Store) -> None:
         assert sum(results) == 300
         assert store.count_events(device_id) == 300
         assert writer.batches < 300  # concurrent writes shared commits
+    finally:
+        writer.close()
+
+
+def test_upgrading_an_old_sqlite_database_keeps_every_row(tmp_path: Path) -> None:
+    """0004 rebuilds the events table (SQLite's ALTER): snapshots pointing at events
+    must survive it (foreign keys would otherwise cascade the drop)."""
+    from importlib.resources import files  # noqa: PLC0415
+
+    from alembic import command  # noqa: PLC0415
+    from alembic.config import Config  # noqa: PLC0415
+
+    store = Store(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(files("porteiro.store") / "migrations"))
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+    device = store.ensure_device("d")
+    with store.engine.begin() as conn:
+        conn.execute(events.insert().values(
+            device_id=device, event_key="k", code="BreakIn", kind="alarm", action="Pulse",
+            idx=0, utc_offset_s=0, source="push", received_at=1.0, data="{}"))
+        conn.execute(snapshots.insert().values(event_id=1, content=b"\xff\xd8"))
+    store.migrate()
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(snapshots)).scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    store.close()
+
+
+async def test_event_ids_are_never_reused(store: Store) -> None:
+    """Sinks and live streams keep ids as positions: retention emptying the table must
+    not hand the same ids out again."""
+    writer = Writer(store)
+    writer.start()
+    try:
+        device_id = store.ensure_device("d")
+        first = await writer.write(device_id, "d", [build_event(RawEvent(
+            "BreakIn", "Pulse", 0, {"UTC": 1790000000}))], source="push")
+        assert store.prune(events_before=time.time() + 60) == (1, 0)
+        again = await writer.write(device_id, "d", [build_event(RawEvent(
+            "BreakIn", "Pulse", 0, {"UTC": 1790000001}))], source="push")
+        assert again.ids[0] is not None
+        assert first.ids[0] is not None
+        assert again.ids[0] > first.ids[0]
     finally:
         writer.close()

@@ -59,6 +59,9 @@ events = sa.Table(
     sa.Index("ix_events_card", "card_no"),
     sa.Index("ix_events_kind_id", "kind", "id"),
     sa.Index("ix_events_device_id_id", "device_id", "id"),
+    # Ids are positions in the log that sinks, live streams (Last-Event-ID) and the
+    # writer rely on: never reuse one, even when retention deletes the newest rows.
+    sqlite_autoincrement=True,
 )
 
 snapshots = sa.Table(

@@ -124,9 +124,27 @@ class Store:
         config = Config()
         config.set_main_option("script_location",
                                str(files("porteiro.store").joinpath("migrations")))
-        with self.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        with self.engine.connect() as connection:
+            sqlite = self.dialect == "sqlite"
+            if sqlite:
+                # Rebuilding a table (SQLite's way to alter one) drops it: with foreign
+                # keys enforced, that would cascade into the rows that point at it. The
+                # pragma only takes effect outside a transaction, hence before begin().
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()  # ends SQLAlchemy's autobegun (empty) transaction
+            try:
+                with connection.begin():
+                    config.attributes["connection"] = connection
+                    command.upgrade(config, "head")
+                    if sqlite:
+                        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                        if broken:
+                            raise RuntimeError(f"migration left dangling references: {broken}")
+            finally:
+                if sqlite:
+                    connection.rollback()  # in case the migration failed mid-way
+                    connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    connection.commit()
 
     def close(self) -> None:
         """Release every connection."""
