@@ -59,6 +59,11 @@ PUBLIC = {
         "EventQuery", "Occurrences", "Store", "StoredBatch", "Writer", "event_key", "event_row",
     },
     "porteiro.api": {"create_app"},
+    "porteiro.forward": {
+        "Dead", "Delivered", "DoorOpener", "Forwarder", "MqttSinkSettings", "Outcome", "Retry",
+        "Sink", "SinkSettings", "SinkStatus", "SinkUnavailableError", "SinkWorker",
+        "WebhookSinkSettings", "build_sink",
+    },
     "porteiro.events": {
         "AccessControlEvent", "AlarmEvent", "DoorStatusEvent", "Event", "ExitButtonEvent",
         "SystemEvent", "UnknownEvent", "build_event", "event_from_record",
