@@ -6,9 +6,10 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
+import pytest
 import sqlalchemy as sa
 
-from porteiro.events import build_event, event_from_record
+from porteiro.events import Event, build_event, event_from_record
 from porteiro.store import Store, Writer, event_key
 from porteiro.store.schema import events, metadata, snapshots
 from porteiro.wire import RawEvent
@@ -125,5 +126,41 @@ async def test_event_ids_are_never_reused(store: Store) -> None:
         assert again.ids[0] is not None
         assert first.ids[0] is not None
         assert again.ids[0] > first.ids[0]
+    finally:
+        writer.close()
+
+
+async def test_writer_ids_with_duplicates_and_failures(store: Store) -> None:
+    """A batch with duplicates among new events gets the right ids (read back by id
+    range), a failed commit fails its waiter and leaves the writer working."""
+    writer = Writer(store)
+    writer.start()
+    try:
+        device_id = store.ensure_device("portaria", host="10.0.0.5", mode="push")
+
+        def access(second: int) -> Event:
+            return build_event(RawEvent("AccessControl", "Pulse", 0,
+                                        {**ACCESS, "UTC": second, "CreateTime": second}))
+
+        old = access(1790715000)
+        first = await writer.write(device_id, "portaria", [old], source="push")
+        new = [access(1790715001), access(1790715002)]
+        mixed = await writer.write(device_id, "portaria", [new[0], old, new[1]],
+                                   source="push")
+        assert (mixed.inserted, mixed.duplicates) == (2, 1)
+        assert mixed.ids[1] is None
+        assert first.ids[0] is not None
+        by_id = {row["id"]: row for row in store.list_events()}
+        for event_id, second in ((mixed.ids[0], 1790715001), (mixed.ids[2], 1790715002)):
+            assert event_id is not None
+            assert by_id[event_id]["ts"] == second
+        with pytest.raises(Exception, match=r"(?i)foreign key"):
+            await writer.write(device_id + 999, "portaria", [access(1790715003)],
+                               source="push")
+        assert writer.failures == 1
+        after = await writer.write(device_id, "portaria", [access(1790715004)],
+                                   source="push")
+        assert after.inserted == 1
+        assert store.count_events(device_id) == 4
     finally:
         writer.close()

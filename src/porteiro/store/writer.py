@@ -25,11 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 import psycopg
-import sqlalchemy as sa
 
 from porteiro.events import AccessControlEvent, Event
 from porteiro.store.identity import Occurrences, event_key
-from porteiro.store.schema import events, snapshots
+from porteiro.store.store import _sqlite_pragmas
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -81,8 +80,12 @@ def _sqlite_ids(cursor: Any, part: list[dict[str, Any]], ids: dict[str, int]) ->
     rowid + 1 (the row just inserted), VALUES rows go in order, and nothing else can
     write in between (SQLite has one writer at a time; ids stay far below the 2**63 - 1
     after which SQLite would pick them at random). When every row went in, they are
-    ``lastrowid - n + 1 ..  lastrowid`` in order; when some were duplicates, the new
-    ones are read back by that id range (``rowcount`` of them).
+    ``lastrowid - n + 1 ..  lastrowid`` in order. When some were duplicates, the new
+    ones are the ``rowcount`` largest ids up to ``lastrowid`` among the statement's
+    ``len(part)`` last ones: with AUTOINCREMENT a conflicting row still uses up the id
+    it was given (so the new ids have gaps, and the range holds only new rows), without
+    it the conflicting row does not (so the range may start with older rows, below the
+    new ones); either way the largest ``rowcount`` of them are this statement's.
     """
     count = cursor.rowcount
     if count <= 0:
@@ -93,8 +96,8 @@ def _sqlite_ids(cursor: Any, part: list[dict[str, Any]], ids: dict[str, int]) ->
         for offset, row in enumerate(part):
             ids[row["event_key"]] = first + offset
         return
-    cursor.execute("SELECT id, event_key FROM events WHERE id > ? AND id <= ?",
-                   (last - count, last))
+    cursor.execute("SELECT id, event_key FROM events WHERE id > ? AND id <= ?"
+                   " ORDER BY id DESC LIMIT ?", (last - len(part), last, count))
     for new_id, key in cursor.fetchall():
         ids[key] = int(new_id)
 
@@ -168,7 +171,7 @@ class Writer:
         self.failures = 0
         self.last_commit_seconds = 0.0
         self._statements: dict[int, str] = {}
-        self._conn: sa.Connection | None = None
+        self._raw: sqlite3.Connection | None = None
         # PostgreSQL: no thread. One task on the event loop commits the queued jobs in
         # batches on an asyncio connection, so the loop serves requests while a commit
         # is on the wire (a thread would fight the request thread for the GIL around
@@ -231,7 +234,7 @@ class Writer:
         while True:
             first = self._queue.get()
             if first is None:
-                self._release()
+                self._drop_raw()
                 return
             jobs = [first]
             size = len(first.rows)
@@ -248,17 +251,15 @@ class Writer:
                 size += len(nxt.rows)
             started = time.perf_counter()
             try:
-                results, inserted_rows = self._commit_retrying(jobs)
+                results, inserted_rows = self._commit_sqlite(jobs)
             except Exception as exc:  # noqa: BLE001  # every waiter must hear about it
-                self._release()
+                self._drop_raw()
                 self.failures += 1
                 _LOG.warning("commit of %d event(s) failed: %s", size, exc)
                 for job in jobs:
                     job.loop.call_soon_threadsafe(_fail, job.future, exc)
                 continue
             self.last_commit_seconds = time.perf_counter() - started
-            if self._queue.empty():
-                self._release()  # idle: the connection goes back before anyone hears
             # One wake-up per event loop for the whole batch (its waiters and its
             # listeners), not one per job or per listener.
             done: dict[asyncio.AbstractEventLoop, _Delivery] = {}
@@ -276,35 +277,90 @@ class Writer:
             for loop, delivery in done.items():
                 loop.call_soon_threadsafe(_deliver, delivery, inserted_rows)
 
-    def _connection(self) -> sa.Connection:
-        """A connection kept while jobs keep coming: checking one out of the pool per
-        batch cost a ping and a reset (two round trips on PostgreSQL) every commit.
-        Returned to the pool as soon as the queue is empty."""
-        if self._conn is None:
-            self._conn = self.store.engine.connect()  # pinged by the pool
-        return self._conn
+    # -- SQLite: the writer thread --------------------------------------------------------
 
-    def _release(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
+    def _raw_connection(self) -> sqlite3.Connection:
+        """The writer thread's own sqlite3 connection, kept open while the writer runs
+        (opening one costs the pragmas): autocommit mode (``isolation_level=None``), so
+        a transaction is exactly what :meth:`_commit_sqlite` asks for. Same pragmas as
+        the store's connections (WAL, ``synchronous=FULL``, foreign keys, busy
+        timeout). SQLAlchemy's transaction and connection bookkeeping cost more per
+        batch than the INSERT, and every statement releases and retakes the GIL."""
+        if self._raw is None:
+            engine = self.store.engine
+            args, kwargs = engine.dialect.create_connect_args(engine.url)
+            connect: Callable[..., sqlite3.Connection] = sqlite3.connect
+            raw = connect(*args, **kwargs)
             try:
-                conn.close()
-            except Exception:  # noqa: BLE001  # a dead connection is dropped all the same
+                _sqlite_pragmas(raw, None)
+            except BaseException:
+                raw.close()
+                raise
+            raw.isolation_level = None
+            self._raw = raw
+        return self._raw
+
+    def _drop_raw(self) -> None:
+        """Close the writer's connection (stopping, or after a failed commit: the next
+        batch starts on a fresh one)."""
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            try:
+                if raw.in_transaction:
+                    raw.rollback()
+                raw.close()
+            except Exception:  # noqa: BLE001  # a broken connection is dropped all the same
                 _LOG.debug("writer: closing the connection failed", exc_info=True)
 
-    def _commit_retrying(self, jobs: list[_Job]
-                         ) -> tuple[list[StoredBatch], list[dict[str, Any]]]:
-        """:meth:`_commit`; once more on a fresh (pinged) connection when a kept one
-        turned out dead (the database restarted), as a per-batch checkout would have."""
-        kept = self._conn is not None
+    def _commit_sqlite(self, jobs: list[_Job]
+                       ) -> tuple[list[StoredBatch], list[dict[str, Any]]]:
+        """Commit ``jobs`` on SQLite. Live events without snapshots, up to
+        :data:`_SQLITE_ROWS` of them, are one INSERT in autocommit mode: SQLite commits
+        (and syncs, ``synchronous=FULL``) before the statement returns, one GIL release
+        for the whole batch. Anything else is ``BEGIN IMMEDIATE`` ... ``COMMIT``."""
+        conn = self._raw_connection()
+        all_rows = [row for job in jobs for row in job.rows]
+        ids: dict[str, int] = {}
+        with_images = any(image for job in jobs for image in job.images)
+        cursor = conn.cursor()
         try:
-            return self._commit(jobs)
-        except sa.exc.DBAPIError as exc:
-            if not (kept and exc.connection_invalidated):
+            if (not with_images and len(all_rows) <= _SQLITE_ROWS
+                    and all(row["rec_no"] is None for row in all_rows)):
+                params: list[Any] = []
+                for row in all_rows:
+                    params.extend(_VALUES(row))
+                cursor.execute(self._insert_sql(len(all_rows)), params)
+                # Committed. With duplicates among them, the new rows' ids are read back
+                # by id range: only this thread inserts events and ids are never reused
+                # (AUTOINCREMENT), so the range holds exactly this statement's rows.
+                _sqlite_ids(cursor, all_rows, ids)
+                return self._results(jobs, all_rows, ids)
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                for start in range(0, len(all_rows), _SQLITE_ROWS):
+                    part = all_rows[start:start + _SQLITE_ROWS]
+                    params = []
+                    for row in part:
+                        params.extend(_VALUES(row))
+                    cursor.execute(self._insert_sql(len(part)), params)
+                    _sqlite_ids(cursor, part, ids)
+                backfilled = [(r["rec_no"], r["event_key"]) for r in all_rows
+                              if r["event_key"] not in ids and r["rec_no"] is not None]
+                if backfilled:  # the record log knows the number a live copy lacked
+                    cursor.executemany(_SQLITE_BACKFILL, backfilled)
+                images = [(ids[row["event_key"]], image) for job in jobs
+                          for row, image in zip(job.rows, job.images, strict=True)
+                          if image and row["event_key"] in ids]
+                if images:
+                    cursor.executemany(_SQLITE_SNAPSHOT, images)
+                cursor.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.rollback()
                 raise
-            self._release()
-            _LOG.info("writer: database connection lost; retrying on a new one")
-            return self._commit(jobs)
+        finally:
+            cursor.close()
+        return self._results(jobs, all_rows, ids)
 
     def _insert_sql(self, count: int) -> str:
         """SQLite: ``INSERT ... VALUES (?, ...) x count ON CONFLICT DO NOTHING``, built
@@ -316,46 +372,6 @@ class Writer:
                    + ", ".join([one] * count) + " ON CONFLICT (event_key) DO NOTHING")
             self._statements[count] = sql
         return sql
-
-    def _commit(self, jobs: list[_Job]) -> tuple[list[StoredBatch], list[dict[str, Any]]]:
-        conn = self._connection()
-        dialect = conn.dialect.name
-        all_rows = [row for job in jobs for row in job.rows]
-        ids: dict[str, int] = {}
-        with conn.begin():
-            # Statements built once and run on the DBAPI cursor, inside this transaction:
-            # SQLAlchemy's per-row parameter processing cost more than the insert itself.
-            # Conflicting keys return nothing.
-            cursor = conn.connection.cursor()
-            try:
-                if dialect == "postgresql":
-                    columns = list(zip(*map(_VALUES, all_rows), strict=True))
-                    cursor.execute(_PG_INSERT, [_pg_column(values, kind) for values, kind
-                                                in zip(columns, _PG_TYPES, strict=True)])
-                    for new_id, key in cursor.fetchall():
-                        ids[key] = int(new_id)
-                else:
-                    for start in range(0, len(all_rows), _SQLITE_ROWS):
-                        part = all_rows[start:start + _SQLITE_ROWS]
-                        params: list[Any] = []
-                        for row in part:
-                            params.extend(_VALUES(row))
-                        cursor.execute(self._insert_sql(len(part)), params)
-                        _sqlite_ids(cursor, part, ids)
-            finally:
-                cursor.close()
-            backfilled = [{"k": r["event_key"], "n": r["rec_no"]} for r in all_rows
-                          if r["event_key"] not in ids and r["rec_no"] is not None]
-            if backfilled:  # the record log knows the number a live copy lacked
-                conn.execute(events.update().where(
-                    events.c.event_key == sa.bindparam("k"), events.c.rec_no.is_(None))
-                    .values(rec_no=sa.bindparam("n")), backfilled)
-            images = [{"event_id": ids[row["event_key"]], "content": image}
-                      for job in jobs for row, image in zip(job.rows, job.images, strict=True)
-                      if image and row["event_key"] in ids]
-            if images:
-                conn.execute(snapshots.insert(), images)
-        return self._results(jobs, all_rows, ids)
 
     def _results(self, jobs: list[_Job], all_rows: list[dict[str, Any]], ids: dict[str, int]
                  ) -> tuple[list[StoredBatch], list[dict[str, Any]]]:
@@ -560,6 +576,8 @@ class Writer:
             conn.pgconn.finish()
 
 
+_SQLITE_BACKFILL = "UPDATE events SET rec_no = ? WHERE event_key = ? AND rec_no IS NULL"
+_SQLITE_SNAPSHOT = "INSERT INTO snapshots (event_id, content) VALUES (?, ?)"
 _PG_BACKFILL = "UPDATE events SET rec_no = %s WHERE event_key = %s AND rec_no IS NULL"
 _PG_SNAPSHOT = "INSERT INTO snapshots (event_id, content) VALUES (%s, %b)"
 
