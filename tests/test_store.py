@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from porteiro.events import Event, build_event, event_from_record
-from porteiro.store import Store, Writer, event_key
+from porteiro.store import Store, Writer, event_key, event_row
+from porteiro.store.identity import Occurrences
 from porteiro.store.schema import events, metadata, snapshots
 from porteiro.wire import RawEvent
 
@@ -164,3 +165,36 @@ async def test_writer_ids_with_duplicates_and_failures(store: Store) -> None:
         assert store.count_events(device_id) == 4
     finally:
         writer.close()
+
+
+def test_event_keys_are_pinned() -> None:
+    """Keys are stored: the same event must hash to the same key in every release."""
+    access = build_event(RawEvent("AccessControl", "Pulse", 0, ACCESS))
+    door = build_event(RawEvent("DoorStatus", "Pulse", 1, {"Door": 0, "Name": "Door1",
+                                                           "Status": "Open",
+                                                           "UTC": 1790715000}))
+    untimed = build_event(RawEvent("DoorNotClosed", "Stop", 0, {"Name": "SS-1"}))
+    fraction = build_event(RawEvent("BreakIn", "Pulse", 0, {"Name": "SS-1",
+                                                            "UTC": 1790715000.5}))
+    assert untimed.timestamp is None
+    expected = {
+        "access": "baa71222fe147c5125c90f9089a105893177dfda60314ab9f6fb1f72c55d2ee8",
+        "door": "f0f22f7e8b670358f7a47da46905f786991675f30fe8f8a736e7f319e0e6abac",
+        "untimed": "acccf51b5e6c787629c96f05bdd3172e3d1679308cfea8728154faa1b9900500",
+        "untimed_received": "43a8b05dd76a79a46b315659f3355fab90bd582b3dd42b8288709f4f7f898ff0",
+        "access_2": "b109333a78f0c17d0fcf2ec2140a7ba7f7f18a41d9e717c3c09dcf24275857e5",
+        "fraction": "85a2bde34a4cae405d69a08e4c9d53d0bde45832e04970653e230dd800b38c58",
+    }
+    assert event_key("portaria", access) == expected["access"]
+    assert event_key("portaria", door) == expected["door"]
+    assert event_key("portaria", untimed) == expected["untimed"]
+    assert event_key("portaria", untimed, received=1790715123.9) == expected["untimed_received"]
+    assert event_key("portaria", access, 2) == expected["access_2"]
+    assert event_key("portaria", fraction) == expected["fraction"]
+    counter = Occurrences()
+    assert [counter.key("portaria", access) for _ in range(2)] == [expected["access"],
+                                                                    expected["access_2"]]
+    rows = [event_row(1, "portaria", e, source="push", offset_s=0, received=1790715999.0)
+            for e in (access, door, untimed)]
+    assert [r["event_key"] for r in rows] == [expected["access"], expected["door"],
+                                              expected["untimed"]]

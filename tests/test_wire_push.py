@@ -16,6 +16,10 @@ from porteiro.exceptions import MalformedInputError
 from porteiro.wire import RawEvent
 from porteiro.wire.detect import split_http_message
 from porteiro.wire.push import (
+    DEFAULT_MAX_DECOMPRESSED,
+    PushBody,
+    _parse_canonical,
+    _parse_general,
     format_online_reply,
     format_push_body,
     parse_online_reply,
@@ -192,3 +196,85 @@ def test_push_round_trip(events: list[RawEvent], image: bytes, name: str | None)
 def test_parse_push_body_only_raises_malformed(body: bytes, ctype: str | None) -> None:
     with contextlib.suppress(MalformedInputError):
         parse_push_body(body, ctype)
+
+
+def _both(body: bytes, ctype: str | None, encoding: str | None = None) -> object:
+    """parse_push_body (fast path when canonical) and the general path: same outcome."""
+    outcomes = []
+    for parse in (parse_push_body, lambda b, c, e: _parse_general(b, c, e,
+                                                                  DEFAULT_MAX_DECOMPRESSED)):
+        try:
+            outcomes.append(parse(body, ctype, encoding))
+        except MalformedInputError as exc:
+            outcomes.append(("malformed", exc.reason))
+    assert outcomes[0] == outcomes[1]
+    return outcomes[0]
+
+
+def test_fast_path_matches_the_general_path_on_the_official_capture() -> None:
+    capture = (FIXTURES / "push_capture_lf.txt").read_bytes()
+    event = parse_push_body(capture, None).events[0]
+    body, ctype = format_push_body([event], time="07-02-2020 15:18:47")
+    assert _parse_canonical(body, ctype) is not None  # the device's own body is canonical
+    parsed = _both(body, ctype)
+    assert parsed == parse_push_body(capture, None)
+    for ctype_variant in (ctype, None, "multipart/mixed"):
+        _both(capture, ctype_variant)
+        _both(capture.replace(b"\n", b"\r\n"), ctype_variant)
+
+
+_boundaries = st.text(st.sampled_from("abcXYZ019_.=+/:?()-' "), min_size=1, max_size=12)
+_jpeg = st.binary(max_size=300).map(lambda b: b + b"\r\n--myboundary\r\n" if b else b)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_events, min_size=0, max_size=4), _jpeg, st.sampled_from([None, "info"]),
+       _boundaries, st.sampled_from([None, 1]), st.booleans(),
+       st.text(max_size=30) | st.sampled_from(["", "\x00\x1f", "garbage}", "\ufeff"]))
+def test_fast_path_matches_the_general_path(  # noqa: PLR0917
+        events: list[RawEvent], image: bytes,
+                                            name: str | None, boundary: str,
+                                            channel: int | None, no_image_part: bool,
+                                            junk: str) -> None:
+    body, ctype = format_push_body(events, time="01-01-2026 00:00:00", image=image,
+                                   boundary=boundary, channel=channel, info_name=name)
+    if no_image_part:  # the info part, then the closing delimiter
+        delim = b"--" + boundary.encode()
+        head, _, _ = body.partition(b"\r\n" + delim + b"\r\nContent-Type: image/jpeg")
+        body = head + b"\r\n" + delim + b"--\r\n"
+    parsed = _both(body, ctype)
+    if not set(boundary) & set("'- "):  # a boundary the header carries as it is
+        assert isinstance(parsed, PushBody)
+        assert len(parsed.events) == len(events)
+        if name is None:
+            assert _parse_canonical(body, ctype) is not None
+    # A JSON part that is not quite JSON, or has something after it.
+    info_start = body.index(b"\r\n\r\n") + 4
+    mangled = body[:info_start] + junk.encode() + body[info_start:]
+    _both(mangled, ctype)
+    # The same, with a Content-Length that fits (the fast path reads such a body too).
+    length_at = body.index(b"Content-Length: ") + len(b"Content-Length: ")
+    length_end = body.index(b"\r\n", length_at)
+    length = int(body[length_at:length_end]) + len(junk.encode())
+    refit = (mangled[:length_at] + str(length).encode()
+             + mangled[length_end:])
+    _both(refit, ctype)
+    for info in (b"", b"  \n", b"[1, 2]", b'{"Events": 3}', b"Code=1;data={}", b"\xff{"):
+        _both(body[:length_at] + str(len(info)).encode() + b"\r\n\r\n" + info
+              + body[info_start + length - len(junk.encode()):], ctype)
+    _both(body.replace(b"Content-Length: ", b"Content-Length: 1", 1), ctype)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_events, min_size=1, max_size=2), _jpeg, st.integers(0, 2000),
+       st.integers(0, 8), st.binary(max_size=6),
+       st.sampled_from(["multipart/mixed; boundary=myboundary", "multipart/form-data",
+                        "Multipart/Mixed; boundary=\"myboundary\"", "text/plain"]))
+def test_fast_path_matches_the_general_path_on_damaged_bodies(  # noqa: PLR0917
+        events: list[RawEvent], image: bytes, at: int, cut: int, insert: bytes,
+        ctype: str) -> None:
+    body, _ = format_push_body(events, time="01-01-2026 00:00:00", image=image)
+    at %= len(body) + 1
+    _both(body[:at] + insert + body[at + cut:], ctype)
+    _both(body[:at], ctype)
+    _both(body, ctype, "identity")
