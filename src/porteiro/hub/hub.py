@@ -217,9 +217,15 @@ class Hub:
         for row in rows:
             labels = (row["device"], row["kind"], row["source"])
             counts[labels] = counts.get(labels, 0) + 1
-        ingested = self.metrics.events_ingested
+        # The labelled children, looked up once each (``labels()`` takes a lock and
+        # validates the label values every call).
+        children: dict[tuple[str, str, str], Any] = self.__dict__.setdefault(
+            "_ingested_children", {})
         for labels, count in counts.items():
-            ingested.labels(*labels).inc(count)
+            child = children.get(labels)
+            if child is None:
+                child = children[labels] = self.metrics.events_ingested.labels(*labels)
+            child.inc(count)
         self.bus.publish(rows)
 
     # -- device state --------------------------------------------------------------------

@@ -28,6 +28,11 @@ __all__ = ["Occurrences", "event_key"]
 
 
 def _norm(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return value.strip()  # type: ignore[no-any-return]
+    if kind is int:
+        return str(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -57,7 +62,7 @@ def event_key(device: str, event: Event, occurrence: int = 1,
         parts += [data.get("Name"), data.get("UserID"), data.get("Status"), data.get("Door")]
     if occurrence > 1:
         parts.append(f"#{occurrence}")
-    text = "\x1f".join(_norm(part) for part in parts)
+    text = "\x1f".join([_norm(part) for part in parts])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
