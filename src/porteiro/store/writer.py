@@ -43,6 +43,7 @@ _COLUMNS = ("device_id", "event_key", "rec_no", "code", "kind", "action", "idx",
             "utc_offset_s", "user_id", "card_no", "door", "direction", "granted", "method",
             "error", "source", "received_at", "data")
 _VALUES = operator.itemgetter(*_COLUMNS)
+_ID = operator.itemgetter("id")
 _SQLITE_ROWS = 500 if sqlite3.sqlite_version_info >= (3, 32) else 45
 """Rows per multi-row INSERT on SQLite: 19 parameters each, at most 32,766 (999 before
 3.32)."""
@@ -389,14 +390,15 @@ class Writer:
                     inserted_rows.append({**row, "id": new_id, "device": job.device,
                                           "has_snapshot": False})
                 job_ids.append(new_id)
-            inserted = sum(1 for i in job_ids if i is not None)
+            inserted = len(job_ids) - job_ids.count(None)
             results.append(StoredBatch(inserted, len(job.rows) - inserted, tuple(job_ids)))
-        with_image = {ids[row["event_key"]] for job in jobs
-                      for row, image in zip(job.rows, job.images, strict=True)
-                      if image and row["event_key"] in ids}
-        for row in inserted_rows:
-            row["has_snapshot"] = row["id"] in with_image
-        inserted_rows.sort(key=lambda r: int(r["id"]))
+        if any(image for job in jobs for image in job.images):
+            with_image = {ids[row["event_key"]] for job in jobs
+                          for row, image in zip(job.rows, job.images, strict=True)
+                          if image and row["event_key"] in ids}
+            for row in inserted_rows:
+                row["has_snapshot"] = row["id"] in with_image
+        inserted_rows.sort(key=_ID)
         self.batches += 1
         self.inserted += len(inserted_rows)
         self.duplicates += len(all_rows) - len(inserted_rows)
