@@ -31,7 +31,7 @@ import random
 import re
 import ssl
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import aiomqtt
@@ -40,7 +40,7 @@ from porteiro.forward.base import Delivered, Outcome, Retry, SinkUnavailableErro
 from porteiro.store.serialize import encode
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine, Iterable, Sequence
+    from collections.abc import Coroutine, Iterable, Iterator, Sequence
 
     from porteiro.forward.base import DoorOpener
     from porteiro.forward.settings import MqttSinkSettings
@@ -90,6 +90,36 @@ class _ClosingSSLSocket(ssl.SSLSocket):
         except BaseException:
             self.close()
             raise
+
+
+T = TypeVar("T")
+
+
+class _Client(aiomqtt.Client):
+    """aiomqtt's client without its scan of every pending call on each publish.
+
+    aiomqtt checks a new message id against, and counts, all pending calls by walking
+    them: O(n) per publish, so O(n^2) per window of n messages in flight. With the
+    window this sink keeps, that walk was a fifth of the hub's CPU while draining at
+    5,000 events/s. Same checks and warning, in O(1).
+    """
+
+    @contextlib.contextmanager
+    def _pending_call(self, mid: int, value: T, pending_dict: dict[int, T]) -> Iterator[None]:
+        if mid in self._pending_publishes or mid in self._pending_subscribes \
+                or mid in self._pending_unsubscribes:
+            msg = f'There already exists a pending call for message ID "{mid}"'
+            raise RuntimeError(msg)
+        pending_dict[mid] = value
+        try:
+            pending = (len(self._pending_publishes) + len(self._pending_subscribes)
+                       + len(self._pending_unsubscribes))
+            if pending > self.pending_calls_threshold:
+                self._logger.warning("There are %d pending publish calls.", pending)
+            yield
+        finally:
+            with contextlib.suppress(KeyError):
+                del pending_dict[mid]
 
 
 def newest_states(messages: list[Message]) -> list[Message]:
@@ -188,7 +218,7 @@ class MqttSink:
             if self.settings.tls_insecure:
                 tls_context.check_hostname = False
                 tls_context.verify_mode = ssl.CERT_NONE
-        client = aiomqtt.Client(
+        client = _Client(
             self._host, self._port, username=self._username, password=self._password,
             identifier=self._client_id, tls_context=tls_context, timeout=CONNECT_TIMEOUT,
             logger=_PAHO_LOG,

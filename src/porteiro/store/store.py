@@ -192,7 +192,8 @@ class Store:
         statement = (_EVENT_ROWS.where(*_where(query)).order_by(events.c.id.desc())
                      .limit(query.limit))
         with self.engine.connect() as conn:
-            return [_event_dict(row) for row in conn.execute(statement)]
+            rows = conn.execute(statement).all()  # one fetch, not a fetchone per row
+        return [_event_dict(row) for row in rows]
 
     def events_after(self, after_id: int, limit: int, query: EventQuery | None = None
                      ) -> list[dict[str, Any]]:
@@ -203,7 +204,8 @@ class Store:
         statement = (_EVENT_ROWS.where(events.c.id > after_id, *clauses)
                      .order_by(events.c.id).limit(limit))
         with self.engine.connect() as conn:
-            return [_event_dict(row) for row in conn.execute(statement)]
+            rows = conn.execute(statement).all()  # one fetch, not a fetchone per row
+        return [_event_dict(row) for row in rows]
 
     def get_event(self, event_id: int) -> dict[str, Any] | None:
         """One event row (as :meth:`query_events` gives them), or None."""
