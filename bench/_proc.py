@@ -5,9 +5,18 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
+from typing import TYPE_CHECKING
 
-__all__ = ["cpu_s", "free_base", "free_port", "kill", "mac", "pct", "proc_kib"]
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["PG_ADMIN", "BenchDatabase", "cpu_s", "free_base", "free_port", "kill", "mac",
+           "pct", "proc_kib"]
+
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+"""Where benchmarks create and drop their PostgreSQL databases."""
 
 
 def free_port() -> int:
@@ -79,3 +88,55 @@ def kill(proc: subprocess.Popen[bytes] | None, grace: float = 10.0) -> None:
 def mac(index: int, prefix: str = "c0:39:5b") -> str:
     """A distinct MAC per emulated device."""
     return f"{prefix}:{(index >> 16) & 255:02x}:{(index >> 8) & 255:02x}:{index & 255:02x}"
+
+
+class BenchDatabase:
+    """A fresh store for one hub run: a SQLite file under ``path``, or a PostgreSQL
+    database ``pg_name`` created (and dropped) here."""
+
+    def __init__(self, kind: str, path: Path, pg_name: str) -> None:
+        self.kind = kind
+        self.path = path
+        self.pg_name = pg_name
+
+    def url(self) -> str:
+        if self.kind == "sqlite":
+            return f"sqlite:///{self.path / 'porteiro.db'}"
+        return f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.pg_name}"
+
+    def toml(self) -> str:
+        """The ``[hub]`` lines that select this store."""
+        if self.kind == "sqlite":
+            return f'data_dir = "{self.path}"\n'
+        return f'data_dir = "{self.path}"\ndatabase_url = "{self.url()}"\n'
+
+    def create(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        if self.kind == "postgresql":
+            import psycopg  # noqa: PLC0415
+
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}"')
+                conn.execute(f'CREATE DATABASE "{self.pg_name}"')
+
+    def count(self, sql: str = "SELECT count(*) FROM events") -> int:
+        if self.kind == "sqlite":
+            conn = sqlite3.connect(f"file:{self.path / 'porteiro.db'}?mode=ro", uri=True,
+                                   timeout=10)
+            try:
+                return int(conn.execute(sql).fetchone()[0])
+            finally:
+                conn.close()
+        import psycopg  # noqa: PLC0415
+
+        with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={self.pg_name}"
+                             ) as conn:
+            row = conn.execute(sql).fetchone()
+            return int(row[0]) if row else 0
+
+    def drop(self) -> None:
+        if self.kind == "postgresql":
+            import psycopg  # noqa: PLC0415
+
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')

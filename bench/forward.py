@@ -50,6 +50,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from _proc import BenchDatabase
 from _proc import cpu_s as _cpu_s
 from _proc import free_port as _free_port
 from _proc import kill as _kill
@@ -64,7 +65,6 @@ DEVICES = 32
 SECRET = "bench-secret-0123"
 CONCURRENCY = 16  # the webhook sink's default `concurrency`
 CHUNK = 200  # the MQTT sink's messages in flight
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 BROKER = ("127.0.0.1", 1883)
 PLACEHOLDER = b"@@@@@@@@@@@@"  # 12 characters, replaced by a card number per event
 REFRESH_WAIT = 5.5  # the hub measures its queues every 5 s
@@ -427,42 +427,11 @@ async def _load_main(port: int, rate: float, seconds: float) -> None:
 # -- databases and the hub ----------------------------------------------------------------
 
 
-class Database:
-    """A store for one hub: SQLite in a temporary directory, or a PostgreSQL database
-    created (and dropped) here."""
+class Database(BenchDatabase):
+    """A store for one hub run (``run`` names it)."""
 
     def __init__(self, kind: str, workdir: Path, run: str) -> None:
-        self.kind = kind
-        self.path = workdir / run / "data"
-        self.pg_name = f"porteiro_bench_fwd_{os.getpid()}_{run}"
-
-    @property
-    def url(self) -> str:
-        if self.kind == "sqlite":
-            return f"sqlite:///{self.path / 'porteiro.db'}"
-        return f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.pg_name}"
-
-    def toml(self) -> str:
-        text = f'data_dir = "{self.path}"\n'
-        if self.kind == "postgresql":
-            text += f'database_url = "{self.url}"\n'
-        return text
-
-    def create(self) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
-        if self.kind == "postgresql":
-            import psycopg  # noqa: PLC0415
-
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}"')
-                conn.execute(f'CREATE DATABASE "{self.pg_name}"')
-
-    def drop(self) -> None:
-        if self.kind == "postgresql":
-            import psycopg  # noqa: PLC0415
-
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+        super().__init__(kind, workdir / run / "data", f"porteiro_bench_fwd_{os.getpid()}_{run}")
 
 
 def _devices_toml() -> str:
@@ -536,7 +505,7 @@ async def _prefill_async(db: Database, count: int, bodies: Path | None) -> list[
     from porteiro.store import Store, Writer  # noqa: PLC0415
     from porteiro.store.serialize import encode, event_json  # noqa: PLC0415
 
-    store = Store(db.url)
+    store = Store(db.url())
     store.migrate()
     ids = [store.ensure_device(f"bench-{i:03d}", host="127.0.0.1", mode="push", mac=_mac(i))
            for i in range(DEVICES)]

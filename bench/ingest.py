@@ -36,7 +36,6 @@ import json
 import os
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from _proc import BenchDatabase
 from _proc import free_base as _free_base
 from _proc import free_port as _free_port
 from _proc import kill as _kill
@@ -56,7 +56,6 @@ TARGET_EPS = 6000
 TARGET_P99_MS = 100.0
 TARGET_RSS_MB = 500.0
 PACED_EPS = 1000
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 PLACEHOLDER = b"@@@@@@@@@@@@"  # 12 characters, replaced by a card number per event
 
 
@@ -76,51 +75,12 @@ def _mb(kib: int) -> float:
 # -- databases ---------------------------------------------------------------------------
 
 
-class Database:
-    """A fresh store per hub run: a SQLite file in a temporary directory, or a
-    PostgreSQL database created (and dropped) here."""
+class Database(BenchDatabase):
+    """A fresh store per hub run (``run`` names it)."""
 
     def __init__(self, kind: str, workdir: Path, run: str) -> None:
-        self.kind = kind
+        super().__init__(kind, workdir / run / "data", f"porteiro_bench_{os.getpid()}_{run}")
         self.run = run
-        self.path = workdir / run / "data"
-        self.pg_name = f"porteiro_bench_{os.getpid()}_{run}"
-
-    def toml(self) -> str:
-        if self.kind == "sqlite":
-            return f'data_dir = "{self.path}"\n'
-        return (f'data_dir = "{self.path}"\n'
-                f'database_url = "postgresql+psycopg://postgres@127.0.0.1:5432/{self.pg_name}"\n')
-
-    def create(self) -> None:
-        if self.kind == "postgresql":
-            import psycopg  # noqa: PLC0415
-
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}"')
-                conn.execute(f'CREATE DATABASE "{self.pg_name}"')
-
-    def count(self, sql: str = "SELECT count(*) FROM events") -> int:
-        if self.kind == "sqlite":
-            conn = sqlite3.connect(f"file:{self.path / 'porteiro.db'}?mode=ro", uri=True,
-                                   timeout=10)
-            try:
-                return int(conn.execute(sql).fetchone()[0])
-            finally:
-                conn.close()
-        import psycopg  # noqa: PLC0415
-
-        with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={self.pg_name}"
-                             ) as conn:
-            row = conn.execute(sql).fetchone()
-            return int(row[0]) if row else 0
-
-    def drop(self) -> None:
-        if self.kind == "postgresql":
-            import psycopg  # noqa: PLC0415
-
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
 
 
 # -- processes -----------------------------------------------------------------------------

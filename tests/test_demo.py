@@ -31,15 +31,17 @@ async def test_demo_stores_events_from_every_reader(tmp_path: Path) -> None:
         rows = store.list_events(limit=10_000)
         assert len(rows) == count
         by_source = {r["source"] for r in rows}
-        assert {"push", "attach"} <= by_source | {"backfill"}
+        assert {"push", "attach", "online"} <= by_source | {"backfill"}
         devices = {r["device_id"] for r in rows}
-        assert len(devices) == len(DEMO_DEVICES)  # both push readers and the attach one
+        assert len(devices) == len(DEMO_DEVICES)  # push, attach and online readers
+        assert store.people.count() >= 50  # the people database the turnstile decides on
     finally:
         store.close()
     for name, _mode in DEMO_DEVICES:
         assert name in printed
     assert "Hub escutando em http://127.0.0.1:" in printed
     assert "Acesso" in printed  # summaries in Portuguese
+    assert '-> "Acesso' in printed  # the turnstile's display messages
 
 
 def test_demo_command_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:

@@ -130,14 +130,21 @@ async def test_good_events_next_to_a_malformed_one_are_stored(running: FastAPI) 
 
 
 @pytest.mark.parametrize("running", [('language = "pt"', ONLINE)], indirect=True)
-async def test_online_mode_gets_the_json_reply_with_the_default(running: FastAPI) -> None:
-    body, headers = _body(mac=None)
+async def test_online_mode_gets_the_json_reply(running: FastAPI) -> None:
+    now = int(time.time())
     async with await _client(running, "10.0.0.9") as http:
+        body, headers = _body(mac=None, utc=now)  # a live request for an unknown card
         reply = await http.post("/notification", content=body, headers=headers)
-    assert reply.headers["content-type"].startswith("application/json")
-    verdict = parse_online_reply(reply.content)
-    assert (verdict.granted, verdict.message) == (False, "Acesso negado")
-    assert running.state.hub.store.count_events() == 1  # the attempt is stored
+        assert reply.headers["content-type"].startswith("application/json")
+        assert int(reply.headers["content-length"]) == len(reply.content)
+        verdict = parse_online_reply(reply.content)
+        assert (verdict.granted, verdict.message) == (False, "Não cadastrado")
+        # a record the reader decided alone an hour ago: stored, answered neutrally
+        body, headers = _body("CCDD3344", mac=None, utc=now - 3600)
+        history = parse_online_reply(
+            (await http.post("/notification", content=body, headers=headers)).content)
+        assert (history.granted, history.message) == (False, "")
+    assert running.state.hub.store.count_events() == 2  # the attempt and the record
 
 
 @pytest.mark.parametrize("running", [("offline_after = 0.2", PORTARIA)], indirect=True)
@@ -177,3 +184,85 @@ async def test_snapshot_retention_keeps_the_newest(running: FastAPI) -> None:
     with hub.store.engine.connect() as conn:
         kept = sorted(r.event_id for r in conn.execute(sa.select(snapshots.c.event_id)))
     assert kept == [3, 4]
+
+
+@pytest.mark.parametrize("running", [("", PORTARIA)], indirect=True)
+async def test_two_presses_of_a_button_in_two_posts_are_two_events(running: FastAPI) -> None:
+    """``_Button_`` carries no time: keyed by arrival, a later press is not taken for a
+    resend of the first (a timed event resent is still stored once)."""
+    press = RawEvent("_Button_", "Pulse", 0, {"Local": True, "ReaderID": "1",
+                                              "Type": "Button"}, {"PhysicalAddress": MAC})
+    body, ctype = format_push_body([press], time="07-02-2026 15:08:33")
+    hub = running.state.hub
+    async with await _client(running, "10.0.0.5") as http:
+        await http.post("/notification", content=body, headers={"Content-Type": ctype})
+        await asyncio.sleep(1.1)
+        await http.post("/notification", content=body, headers={"Content-Type": ctype})
+        timed, headers = _body()
+        for _ in range(2):
+            await http.post("/notification", content=timed, headers=headers)
+    kinds = [row["code"] for row in hub.store.list_events()]
+    assert kinds.count("_Button_") == 2
+    assert kinds.count("AccessControl") == 1
+
+
+@pytest.mark.parametrize("running", [("", PORTARIA)], indirect=True)
+async def test_an_odd_content_length_is_refused_not_a_crash(running: FastAPI) -> None:
+    async with await _client(running, "10.0.0.5") as http:
+        reply = await http.post("/notification", content=b"x",
+                                headers={"Content-Length": "9" * 40})
+    assert reply.status_code in (400, 413)
+
+
+@pytest.mark.parametrize("running", [("", PORTARIA)], indirect=True)
+async def test_a_bad_event_between_two_good_ones_costs_only_itself(
+        running: FastAPI, caplog: pytest.LogCaptureFixture) -> None:
+    """One body, three events, the middle one unreadable: the two good ones are stored,
+    the bad one is logged and counted, the device gets its 200 (so it stops resending)."""
+    import json  # noqa: PLC0415
+
+    def event(card: str) -> dict[str, Any]:
+        return {"Code": "AccessControl", "Action": "Pulse", "Index": 0,
+                "PhysicalAddress": MAC,
+                "Data": {"CardNo": card, "UserID": "1", "Status": 1, "ErrorCode": 0,
+                         "Method": 1, "Door": 0, "Type": "Entry", "UTC": 1790715000}}
+
+    info = json.dumps({"Events": [event("AA000001"), {"Code": 12, "Data": "x"},
+                                  event("AA000002")], "Time": "07-02-2026 15:08:33"})
+    body = (f"--myboundary\r\nContent-Type: text/plain\r\nContent-Length: {len(info)}\r\n\r\n"
+            f"{info}\r\n--myboundary--\r\n").encode()
+    async with await _client(running, "10.0.0.5") as http:
+        reply = await http.post("/notification", content=body,
+                                headers={"Content-Type": "multipart/mixed; boundary=myboundary"})
+    assert (reply.status_code, reply.text) == (200, "OK")
+    hub = running.state.hub
+    assert sorted(r["card_no"] for r in hub.store.list_events()) == ["AA000001", "AA000002"]
+    assert hub.metrics.decode_errors.labels("portaria", "push")._value.get() == 1
+    assert any("push from portaria" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("running", [("", PORTARIA)], indirect=True)
+@pytest.mark.parametrize(("content", "ctype", "status"), [
+    (b"\x00\x01garbage", "application/octet-stream", 400),
+    (b"<html>not an event</html>", "text/html", 400),
+    # A body in the device's format whose events cannot be read: acknowledged (a 400
+    # would make the reader resend it forever, ahead of every later event), logged and
+    # counted as a decode error.
+    (b'{"Events": "not a list"}', "application/json", 200),
+    (b"--myboundary\r\nContent-Type: text/plain\r\n\r\n{\"Eve", "multipart/mixed", 200),
+])
+async def test_unreadable_bodies_get_a_clear_logged_answer(
+        running: FastAPI, caplog: pytest.LogCaptureFixture, content: bytes, ctype: str,
+        status: int) -> None:
+    async with await _client(running, "10.0.0.5") as http:
+        reply = await http.post("/notification", content=content,
+                                headers={"Content-Type": ctype})
+    assert reply.status_code == status
+    if status == 400:
+        assert reply.text.startswith("Bad Request: ")
+    assert any(r.levelname == "WARNING" and ("unreadable" in r.getMessage()
+                                             or "push from portaria" in r.getMessage())
+               for r in caplog.records)
+    hub = running.state.hub
+    assert hub.store.count_events() == 0
+    assert hub.metrics.decode_errors.labels("portaria", "push")._value.get() >= 1

@@ -38,9 +38,10 @@ PUBLIC = {
         "format_json_error", "format_legacy_error", "parse_error_reply",
     },
     "porteiro.access": {
-        "ALWAYS", "ANY", "AccessRules", "Card", "Decision", "DoorRule", "Factor", "History",
-        "MemoryHistory", "OpenRequirement", "Presentation", "Schedule", "User", "UserStatus",
-        "decide", "method_for",
+        "ALL_DEVICES", "ALWAYS", "ANY", "AccessRules", "Card", "CardState", "Decision",
+        "Directory", "DoorRule", "Factor", "History", "MemoryHistory", "OpenRequirement",
+        "Person", "PersonStatus", "PersonType", "Presentation", "Schedule", "SiteCard", "User",
+        "UserStatus", "decide", "display_message", "factors_of", "method_for",
     },
     "porteiro.emulator": {
         "DeviceIdentity", "EmulatedDevice", "EmulatorHost", "Faults", "Limits", "State",
@@ -52,17 +53,17 @@ PUBLIC = {
         "StreamItem", "StreamState", "SyncDevice", "redact",
     },
     "porteiro.hub": {
-        "ConfigError", "DeviceRuntime", "DeviceSettings", "Hub", "HubConfig", "device_router",
-        "load_config",
+        "ConfigError", "DeviceRuntime", "DeviceSettings", "Hub", "HubConfig", "PolicyRequest",
+        "PolicyVerdict", "device_router", "load_config",
     },
     "porteiro.store": {
         "EventQuery", "Occurrences", "Store", "StoredBatch", "Writer", "event_key", "event_row",
     },
     "porteiro.api": {"create_app"},
     "porteiro.forward": {
-        "Dead", "Delivered", "DoorOpener", "Forwarder", "MqttSinkSettings", "Outcome", "Retry",
-        "Sink", "SinkSettings", "SinkStatus", "SinkUnavailableError", "SinkWorker",
-        "WebhookSinkSettings", "build_sink",
+        "Dead", "Delivered", "DoorOpener", "DoorResult", "Forwarder", "MqttSinkSettings",
+        "Outcome", "Retry", "Sink", "SinkSettings", "SinkStatus", "SinkUnavailableError",
+        "SinkWorker", "WebhookSinkSettings", "build_sink",
     },
     "porteiro.events": {
         "AccessControlEvent", "AlarmEvent", "DoorStatusEvent", "Event", "ExitButtonEvent",
@@ -89,9 +90,10 @@ def test_exception_tree() -> None:
     assert issubclass(exc.DeviceError, exc.PorteiroError)
     assert issubclass(exc.BatchError, exc.DeviceError)
     assert issubclass(exc.ConfigError, exc.PorteiroError)
+    assert issubclass(exc.PeopleError, exc.PorteiroError)
     for name in ("PorteiroError", "ProtocolError", "MalformedInputError",
                  "DeviceConnectionError", "DeviceTimeoutError", "AuthenticationError",
-                 "DeviceError", "BatchError", "ConfigError"):
+                 "DeviceError", "BatchError", "ConfigError", "PeopleError"):
         assert name in (exc.__doc__ or ""), f"{name} missing from the documented tree"
 
 

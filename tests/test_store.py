@@ -198,3 +198,31 @@ def test_event_keys_are_pinned() -> None:
             for e in (access, door, untimed)]
     assert [r["event_key"] for r in rows] == [expected["access"], expected["door"],
                                               expected["untimed"]]
+
+
+def test_presentation_key_ignores_the_verdict() -> None:
+    """A Modo Online request and the reader's own record of it share a key whatever
+    each decided; another second, card, door or reader is another presentation."""
+    from porteiro.events import AccessControlEvent  # noqa: PLC0415
+    from porteiro.store.identity import PresentationOccurrences, presentation_key  # noqa: PLC0415
+
+    def access(**changes: object) -> AccessControlEvent:
+        event = build_event(RawEvent("AccessControl", "Pulse", 0, {**ACCESS, **changes}))
+        assert isinstance(event, AccessControlEvent)
+        return event
+
+    request = access()
+    key = presentation_key("portaria", request)
+    assert presentation_key("portaria", access(Status=0, ErrorCode=16, Method=15)) == key
+    assert presentation_key("portaria", access(CardNo="12EA3004")) == key
+    others = [access(UTC=1790715001), access(CardNo="99"), access(Door=1),
+              access(Type="Exit"), access(UserID="7")]
+    assert key not in {presentation_key("portaria", e) for e in others}
+    assert presentation_key("recepcao", request) != key
+    assert key != event_key("portaria", request)
+    numbered = PresentationOccurrences()
+    assert numbered.key("portaria", request) == key
+    assert numbered.key("portaria", access(Status=0)) == presentation_key("portaria", request, 2)
+    door = build_event(RawEvent("DoorStatus", "Pulse", 0, {"Door": 0, "Status": "Open",
+                                                           "UTC": 1790715000}))
+    assert numbered.key("portaria", door) == event_key("portaria", door)

@@ -10,7 +10,9 @@
     ├── AuthenticationError       credentials refused, account locked, not logged in
     ├── DeviceError               the device answered with an error code
     │   └── BatchError            a batch call failed for some items (``fail_codes``)
-    └── ConfigError               the hub's configuration is invalid (names the key)
+    ├── ConfigError               the hub's configuration is invalid (names the key)
+    └── PeopleError               a change to the people database was refused (names the
+                                  field; ``status`` is the HTTP status that fits)
 
 Parsers in :mod:`porteiro.wire` raise :class:`MalformedInputError` for a single input
 they cannot read; stream parsers never raise for bad parts, they yield a
@@ -91,3 +93,17 @@ class BatchError(DeviceError):
 
 class ConfigError(PorteiroError, ValueError):
     """The hub's configuration is invalid; the message names the key and the problem."""
+
+
+class PeopleError(PorteiroError):
+    """A change to the people database was refused. ``field`` names the input field
+    (``cards[1]``) when one is to blame; ``status`` is the HTTP status that fits (404
+    unknown person, 409 conflict, 413/415 photo, 422 invalid)."""
+
+    def __init__(self, message: str, *, field: str | None = None, status: int = 422,
+                 pt: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.status = status
+        self.pt = pt or message
+        """The message in Brazilian Portuguese (answers carry both)."""

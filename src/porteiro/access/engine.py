@@ -57,7 +57,7 @@ from porteiro.wire.records import RawEvent
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["Decision", "History", "MemoryHistory", "decide", "method_for"]
+__all__ = ["Decision", "History", "MemoryHistory", "decide", "factors_of", "method_for"]
 
 E = EventError
 M = OpenMethod
@@ -130,6 +130,10 @@ class Decision(msgspec.Struct, frozen=True):
         }
         if presentation.mask is not None:
             data["Mask"] = 2 if presentation.mask else 1
+        if presentation.temperature is not None:  # [OFFICIAL] parametros page fields
+            data["ManTemperatureInfo"] = {
+                "CurrentTemperature": presentation.temperature,
+                "IsOverTemperature": self.error == EventError.HIGH_TEMPERATURE}
         events = [RawEvent("AccessControl", "Pulse", 0, data)]
         if self.duress:
             events.append(RawEvent("Duress", "Pulse", presentation.door,
@@ -167,6 +171,31 @@ _SECOND_FACTOR: dict[tuple[Factor, Factor], tuple[EventError, EventError]] = {
                                             E.FINGERPRINT_OK_PASSWORD_TIMEOUT),
     (Factor.CARD, Factor.FACE): (E.CARD_OK_FACE_WRONG, E.CARD_OK_FACE_TIMEOUT),
 }
+
+
+_FACTORS_OF: dict[OpenMethod, frozenset[Factor]] = {m: f for f, m in _METHODS.items()}
+_FACTORS_OF.update({
+    M.PASSWORD: frozenset({Factor.PASSWORD}),
+    M.USER_ID_AND_PASSWORD: frozenset({Factor.PASSWORD}),
+    M.DURESS_PASSWORD: frozenset({Factor.PASSWORD}),
+    M.CUSTOM_PASSWORD: frozenset({Factor.PASSWORD}),
+    M.TEMPORARY_PASSWORD: frozenset({Factor.PASSWORD}),
+    M.PASSWORD_THEN_CARD: frozenset({Factor.CARD, Factor.PASSWORD}),
+    M.PASSWORD_FINGERPRINT: frozenset({Factor.FINGERPRINT, Factor.PASSWORD}),
+    M.PASSWORD_CARD_FINGERPRINT: frozenset({Factor.CARD, Factor.FINGERPRINT, Factor.PASSWORD}),
+    M.FACE_REMOTE: frozenset({Factor.FACE}),
+    M.QR_CODE_REMOTE: frozenset({Factor.QR}),
+})
+
+
+def factors_of(method: OpenMethod | int | None) -> frozenset[Factor]:
+    """The factors a ``Method`` code says were used (empty when it names none)."""
+    if method is None:
+        return frozenset()
+    try:
+        return _FACTORS_OF.get(OpenMethod(int(method)), frozenset())
+    except ValueError:
+        return frozenset()
 
 
 def method_for(factors: Iterable[Factor]) -> OpenMethod:
@@ -258,6 +287,8 @@ def _identify(rules: AccessRules, p: Presentation) -> tuple[_Identity, EventErro
             ident.verified.add(Factor.PASSWORD)
         elif claimed is not None:
             ident.failed.add(Factor.PASSWORD)
+    if claimed is not None:
+        ident.verified |= p.reader_verified - ident.failed
     if claimed is None:
         if ident.duress:
             return ident, None  # a bare duress password opens (Method 13)

@@ -178,6 +178,10 @@ class Presentation(msgspec.Struct, frozen=True):
     temperature: float | None = None
     mask: bool | None = None
     reader_id: str = "1"
+    reader_verified: frozenset[Factor] = frozenset()
+    """Factors the reader already checked itself (Modo Online: the reader matches a
+    typed password or a biometric locally and reports only the outcome); the engine
+    counts them as verified for the person the presentation names."""
 
 
 class AccessRules(msgspec.Struct, frozen=True):

@@ -10,13 +10,17 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from porteiro import __version__
+from porteiro.api.audit import audit_router, install_audit
 from porteiro.api.auth import TokenAuth
 from porteiro.api.codes import codes_router
+from porteiro.api.dashboard import dashboard_router, install_dashboard
 from porteiro.api.devices import devices_router
 from porteiro.api.events import events_router
 from porteiro.api.logs import install_access_log_filter
+from porteiro.api.people import people_router
 from porteiro.api.sinks import sinks_router
 from porteiro.api.stream import StreamControl, stream_router
+from porteiro.api.sync import sync_router
 from porteiro.api.system import system_router
 from porteiro.hub import Hub, device_router
 from porteiro.hub.receiver import push_endpoint
@@ -32,12 +36,13 @@ __all__ = ["create_app"]
 
 _LOG = logging.getLogger(__name__)
 
-_DESCRIPTION = """The Porteiro hub: events from Intelbras access-control readers.
+_DESCRIPTION = """The Porteiro hub: events from Intelbras access-control readers, the site's
+people, remote opening.
 
 Every `/api` path and `/metrics` need `Authorization: Bearer <token>` (a token from
 `[[tokens]]`; scope `read` or `admin`) unless no token is configured. The live stream
 also takes `?access_token=`. Device-facing paths (push, keepalive) and `/healthz` are
-open.
+open. Every state-changing call is recorded in the audit log (`GET /api/audit`).
 """
 
 
@@ -72,13 +77,14 @@ def create_app(config: HubConfig) -> FastAPI:
     auth = TokenAuth(config.tokens)
     hub = Hub(config.model_copy(update={"tokens": []}))
     control = StreamControl()
+    listen = config.hub.listen  # the lifespan must not keep ``config``: it holds the tokens
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         install_access_log_filter()
-        if auth.open and not _loopback(config.hub.listen):
+        if auth.open and not _loopback(listen):
             _LOG.warning("no [[tokens]] configured: the API on %s is open to anyone who "
-                         "can reach it", config.hub.listen)
+                         "can reach it", listen)
         control.reset()
         await hub.start()
         try:
@@ -98,4 +104,10 @@ def create_app(config: HubConfig) -> FastAPI:
     app.include_router(devices_router(hub, auth))
     app.include_router(codes_router(auth, config.hub.language))
     app.include_router(sinks_router(hub, auth))
+    app.include_router(people_router(hub, auth))
+    app.include_router(audit_router(hub, auth))
+    install_audit(app, hub)
+    app.include_router(sync_router(hub, auth))
+    app.include_router(dashboard_router(hub, auth))
+    install_dashboard(app)
     return app

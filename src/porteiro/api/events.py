@@ -29,6 +29,9 @@ from porteiro.store.store import EventQuery
 
 __all__ = ["CSV_MAX_ROWS", "EventPage", "events_router"]
 
+_MAX_CODE = 2**31 - 1
+"""Codes are small numbers; a bound keeps absurd ones out of the database driver."""
+
 CSV_MAX_ROWS = 100_000
 """A CSV export holds at most this many events (narrow the filters for more)."""
 _CSV_PAGE = 1000
@@ -73,8 +76,10 @@ def events_router(hub: Hub, auth: TokenAuth) -> APIRouter:
             description="Card number (exact; upper or lower case).")] = None,
         granted: Annotated[bool | None, Query(
             description="Access verdict: true or false.")] = None,
-        error: Annotated[int | None, Query(description="ErrorCode (see /api/codes).")] = None,
-        method: Annotated[int | None, Query(description="Method (see /api/codes).")] = None,
+        error: Annotated[int | None, Query(ge=0, le=_MAX_CODE,
+                                           description="ErrorCode (see /api/codes).")] = None,
+        method: Annotated[int | None, Query(ge=0, le=_MAX_CODE,
+                                            description="Method (see /api/codes).")] = None,
         since: Annotated[Time, Query(description=f"From (included): {time_doc}.")] = None,
         until: Annotated[Time, Query(description=f"Until (excluded): {time_doc}.")] = None,
         limit: Annotated[int, Query(ge=1, le=1000, description="Page size (JSON).")] = 100,
@@ -129,7 +134,7 @@ def events_router(hub: Hub, auth: TokenAuth) -> APIRouter:
 
     @router.get("/events/{event_id}", dependencies=read)
     async def get_event(
-        event_id: Annotated[int, Path(ge=1)],
+        event_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
         lang: Annotated[Lang | None, Query(description="Language of texts.")] = None,
     ) -> Response:
         row = await asyncio.to_thread(store.get_event, event_id)
@@ -137,9 +142,11 @@ def events_router(hub: Hub, auth: TokenAuth) -> APIRouter:
             raise HTTPException(404, f"no event {event_id}")
         return _json(event_json(row, lang or default_lang))
 
-    @router.get("/events/{event_id}/snapshot", dependencies=read,
+    # The dashboard shows snapshots as <img src>, which cannot send a header.
+    @router.get("/events/{event_id}/snapshot",
+                dependencies=[Depends(auth.require("read", query_token=True))],
                 response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
-    async def get_snapshot(event_id: Annotated[int, Path(ge=1)]) -> Response:
+    async def get_snapshot(event_id: Annotated[int, Path(ge=1, le=2**63 - 1)]) -> Response:
         found = await asyncio.to_thread(store.get_snapshot, event_id)
         if found is None:
             raise HTTPException(404, f"no snapshot for event {event_id}")

@@ -64,7 +64,8 @@ def decode_cursor(value: object) -> int | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise ValueError("not a cursor returned by this API (next_cursor)") from None
     number = text.removeprefix(_PREFIX)
-    if not text.startswith(_PREFIX) or not number.isdigit():
+    if not text.startswith(_PREFIX) or not number.isascii() or not number.isdigit() \
+            or len(number) > 18:
         raise ValueError("not a cursor returned by this API (next_cursor)")
     return int(number)
 

@@ -128,7 +128,8 @@ def stream_router(hub: Hub, auth: TokenAuth, control: StreamControl) -> APIRoute
             description="Event kind; repeat for several.")] = None,
         granted: Annotated[bool | None, Query(description="Access verdict.")] = None,
         after: Annotated[int | None, Query(
-            ge=0, description="Replay stored events with a greater id first.")] = None,
+            ge=0, le=2**63 - 1,
+            description="Replay stored events with a greater id first.")] = None,
         lang: Annotated[Lang | None, Query(description="Language of texts.")] = None,
         last_event_id: Annotated[str | None, Header(
             description="Sent by EventSource on reconnect; wins over after.")] = None,

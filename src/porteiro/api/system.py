@@ -5,15 +5,16 @@
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
 from porteiro import __version__
-from porteiro.api.auth import TokenAuth
+from porteiro.api.audit import admin_scope, audit_as, audited
+from porteiro.api.auth import Principal, TokenAuth
 from porteiro.hub import Hub
 
 __all__ = ["HEALTH_TIMEOUT", "system_router"]
@@ -54,10 +55,14 @@ def system_router(hub: Hub, auth: TokenAuth) -> APIRouter:
         return Response(generate_latest(hub.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @router.post("/api/admin/prune", tags=["admin"],
-                 dependencies=[Depends(auth.require("admin"))])
-    async def prune() -> dict[str, Any]:
-        """Apply the retention settings now (the hub also does it hourly)."""
-        events, snapshots = await asyncio.to_thread(hub.prune)
+                 openapi_extra=audit_as("admin.prune", problems_format=False))
+    async def prune(request: Request,
+                    principal: Annotated[Principal, Depends(admin_scope(hub, auth))]
+                    ) -> dict[str, Any]:
+        """Apply the retention settings now (the hub also does it hourly); audited."""
+        async with audited(hub, principal, request, "admin.prune") as entry:
+            events, snapshots = await asyncio.to_thread(hub.prune)
+            entry.detail.update(events_deleted=events, snapshots_deleted=snapshots)
         return {"events_deleted": events, "snapshots_deleted": snapshots}
 
     return router

@@ -11,8 +11,10 @@ from porteiro.cli import codes as codes_cmd
 from porteiro.cli import decode as decode_cmd
 from porteiro.cli import demo as demo_cmd
 from porteiro.cli import device as device_cmd
+from porteiro.cli import door as door_cmd
 from porteiro.cli import emulate as emulate_cmd
 from porteiro.cli import events as events_cmd
+from porteiro.cli import people as people_cmd
 from porteiro.cli import serve as serve_cmd
 
 __all__ = ["app", "main"]
@@ -21,8 +23,8 @@ app = typer.Typer(
     name="porteiro",
     help=(
         "Porteiro: the server side for Intelbras access-control readers.\n\n"
-        "Decode what devices send, look up their codes, emulate devices, talk to devices "
-        "and run the hub. "
+        "Decode what devices send, look up their codes, emulate devices, talk to devices, "
+        "run the hub, and manage its people and doors. "
         "Every command speaks English or Brazilian Portuguese (--lang en|pt)."
     ),
     no_args_is_help=True,
@@ -38,6 +40,8 @@ app.command("serve")(serve_cmd.serve)
 app.add_typer(serve_cmd.db_app, name="db")
 app.command("demo")(demo_cmd.demo)
 app.command("events")(events_cmd.events)
+app.add_typer(people_cmd.app, name="people")
+app.add_typer(door_cmd.app, name="door")
 
 
 def _version(value: bool) -> None:

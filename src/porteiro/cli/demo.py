@@ -3,7 +3,9 @@
 It starts, in one process: emulated readers on free loopback ports (two in push mode,
 configured exactly as a real reader is, through ``setConfig`` of
 ``Intelbras_ModeCfg.DeviceMode`` and ``PictureHttpUpload``; one stand-alone reader the
-hub collects from over its attach stream), the hub on SQLite in a data directory
+hub collects from over its attach stream; one turnstile in Modo Online whose every
+access the hub decides against its people database, seeded from the readers'
+directory), the hub on SQLite in a data directory
 (temporary unless ``--data-dir`` is given), and generated traffic: people passing with
 cards and faces, denials, doors, alarms. Every stored event is printed as it commits.
 Ctrl-C (or ``--duration``) stops everything cleanly.
@@ -28,7 +30,7 @@ from rich.markup import escape
 
 from porteiro.cli._common import language as lang_of
 from porteiro.emulator import EmulatorHost
-from porteiro.emulator.traffic import run_fleet_traffic
+from porteiro.emulator.traffic import populate, run_fleet_traffic
 from porteiro.hub.config import DeviceSettings, HubConfig, HubSettings
 from porteiro.store.serialize import event_json
 
@@ -45,6 +47,8 @@ _TEXT = {
     "starting": ("Starting the Porteiro demo ...", "Iniciando a demonstração do Porteiro ..."),
     "data": ("Data directory: {path}", "Diretório de dados: {path}"),
     "hub": ("Hub listening on {url}", "Hub escutando em {url}"),
+    "dashboard": ("  Dashboard: {url}/  (open in a browser)",
+                  "  Painel: {url}/  (abra no navegador)"),
     "api": ("  API: {url}/api/events   live: {url}/api/events/stream   docs: {url}/docs",
             "  API: {url}/api/events   ao vivo: {url}/api/events/stream   docs: {url}/docs"),
     "device": ("  reader {name:<10} {mode:<7} {url}   (admin / admin123)",
@@ -56,7 +60,8 @@ _TEXT = {
     "stopped": ("Stopped. {count} event(s) stored in {path}",
                 "Parado. {count} evento(s) armazenado(s) em {path}"),
 }
-DEMO_DEVICES = (("portaria", "push"), ("garagem", "push"), ("academia", "attach"))
+DEMO_DEVICES = (("portaria", "push"), ("garagem", "push"), ("academia", "attach"),
+                ("catraca", "online"))
 """The demo's readers: name and how the hub hears from each."""
 
 
@@ -78,6 +83,9 @@ def point_at_hub(device: EmulatedDevice, *, hub_port: int, name: str, mode: str)
     """Configure an emulated reader as an installer would a real one (setConfig)."""
     config = device.state.config
     config["Intelbras_ModeCfg"]["DeviceMode"] = {"push": 1, "online": 2}.get(mode, 0)
+    if mode == "online":
+        config["Intelbras_ModeCfg"]["KeepAlive"].update(
+            {"Enable": True, "Interval": 10, "Path": f"/keepalive/{name}", "TimeOut": 2000})
     server = config["PictureHttpUpload"]["UploadServerList"][0]
     server.update({"Address": "127.0.0.1", "Port": hub_port,
                    "Uploadpath": f"/notification/{name}"})
@@ -102,6 +110,28 @@ class _QuietServer:
                                      access_log=False))
 
 
+def directory_rows(device: EmulatedDevice) -> list[dict[str, Any]]:
+    """A reader's users and cards as people-import rows (the demo's people database)."""
+    kinds = {0: "general", 1: "blocklist", 2: "guest", 3: "patrol", 4: "vip"}
+    card_kinds = {0: "ordinary", 1: "vip", 2: "guest", 3: "patrol", 4: "blocklist",
+                  5: "duress"}
+    states = {0: "normal", 1: "lost", 2: "frozen"}
+    cards: dict[str, list[dict[str, str]]] = {}
+    for card in device.state.cards.values():
+        cards.setdefault(card.user_id, []).append({
+            "card_no": card.card_no, "type": card_kinds.get(int(card.card_type), "ordinary"),
+            "status": states.get(int(card.status), "normal")})
+    rows = []
+    for user in device.state.users.values():
+        row: dict[str, Any] = {"user_id": user.user_id, "name": user.name,
+                               "type": kinds.get(int(user.user_type), "general"),
+                               "doors": list(user.doors), "cards": cards.get(user.user_id, [])}
+        if user.uses_left is not None:
+            row["guest_uses"] = user.uses_left
+        rows.append(row)
+    return rows
+
+
 def _line(row: dict[str, Any], lang: Lang, zone: ZoneInfo) -> str:
     stamp = row["ts"] if row["ts"] is not None else row["received_at"]
     when = datetime.fromtimestamp(stamp, zone).strftime("%H:%M:%S")
@@ -110,7 +140,11 @@ def _line(row: dict[str, Any], lang: Lang, zone: ZoneInfo) -> str:
         style = "green" if row["granted"] else "red"
     elif row["kind"] == "alarm":
         style = "bold red"
-    summary = event_json(row, lang)["summary"]
+    event = event_json(row, lang)
+    summary = event["summary"]
+    decision = (event.get("data") or {}).get("PorteiroDecision")
+    if isinstance(decision, dict) and decision.get("message"):
+        summary += f' -> "{decision["message"]}"'  # what the reader's display showed
     text = escape(f"{when}  {row['device']:<9} {summary}")
     return f"[{style}]{text}[/]" if style else text
 
@@ -137,6 +171,7 @@ async def run_demo(*, listen_port: int, data_dir: Path, rate: float, duration: f
                                   state_dir=data_dir / "emulators") as emulators:
         settings = []
         for (name, mode), (device, url) in zip(DEMO_DEVICES, emulators.endpoints, strict=True):
+            populate(device)  # the same directory on every reader (one seed)
             point_at_hub(device, hub_port=port, name=name, mode=mode)
             settings.append(DeviceSettings(
                 name=name, host="127.0.0.1", port=int(url.rsplit(":", 1)[1]),
@@ -159,8 +194,11 @@ async def run_demo(*, listen_port: int, data_dir: Path, rate: float, duration: f
                 await serving  # raises what stopped it (e.g. the port was taken meanwhile)
                 return 0
             await asyncio.sleep(0.05)
+        if not hub.people.directory.people:  # first run of this data directory
+            await hub.people.import_rows(directory_rows(emulators.devices[0]))
         base = f"http://{host}:{port}"
         console.print(_t("hub", lang, url=base), style="bold")
+        console.print(_t("dashboard", lang, url=base), style="bold")
         console.print(_t("api", lang, url=base))
         for (name, mode), (_device, url) in zip(DEMO_DEVICES, emulators.endpoints, strict=True):
             console.print(_t("device", lang, name=name, mode=mode, url=url))

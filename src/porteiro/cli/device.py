@@ -307,7 +307,8 @@ def sync(people_file: Path = typer.Argument(..., exists=True, dir_okay=False,
     if OPTS.as_json:
         _show({"users_added": report.users_added, "users_updated": report.users_updated,
                "users_removed": report.users_removed, "cards_added": report.cards_added,
-               "cards_removed": report.cards_removed,
+               "cards_updated": report.cards_updated, "cards_removed": report.cards_removed,
+               "faces_added": report.faces_added, "faces_removed": report.faces_removed,
                "failures": [{"key": f.key, "error": f.error.describe(OPTS.lang)
                              if f.error else None} for f in report.failures]})
     else:

@@ -233,11 +233,14 @@ class EmulatedDevice:
                 or presentation.exit_button or presentation.remote):
             return self.present(presentation)
         local = self.decide(presentation)
-        decision, message = await self.uplink.ask_server(presentation, local)
+        presented = self.now()
+        decision, message = await self.uplink.ask_server(presentation, local, presented)
         if message is not None:
             self.online_messages.append(message)
-        # Offline decisions are queued and sent later; online ones were the request.
-        self._apply(decision, presentation, self.now(), upload=message is None)
+        # Offline decisions are queued and sent later; online ones were the request. The
+        # record bears the time of the presentation, as the request did, not the time
+        # the wait for the server ended [GUESS: no source says which time a reader logs].
+        self._apply(decision, presentation, presented, upload=message is None)
         return decision
 
     def _apply(self, decision: Decision, presentation: Presentation, now: float, *,

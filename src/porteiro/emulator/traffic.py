@@ -52,6 +52,16 @@ def populate(device: EmulatedDevice, people: int = 50, *, seed: int = 1) -> None
     state.cards["6E570001"] = Card("6E570001", "9001", card_type=CardType.GUEST)
 
 
+def _present(device: EmulatedDevice, presentation: Presentation) -> None:
+    """Someone presents: in Modo Online the reader asks its server (a tracked task, so
+    a slow server does not hold the traffic of the other readers)."""
+    if device.device_mode() == 2 and device.uplink is not None \
+            and device.uplink.server() is not None:
+        device.track(asyncio.get_running_loop().create_task(device.present_async(presentation)))
+    else:
+        device.present(presentation)
+
+
 def step(device: EmulatedDevice, rng: random.Random) -> None:
     """One action of the realistic mix."""
     state = device.state
@@ -61,15 +71,16 @@ def step(device: EmulatedDevice, rng: random.Random) -> None:
     roll = rng.random()
     cards = list(state.cards)
     if roll < 0.45 and cards:
-        device.present(Presentation(door=door, direction=direction, card_no=rng.choice(cards)))
+        _present(device, Presentation(door=door, direction=direction,
+                                      card_no=rng.choice(cards)))
     elif roll < 0.70:
         faced = [u.user_id for u in state.users.values() if u.face] or [""]
-        device.present(Presentation(door=door, direction=direction, face=rng.choice(faced),
-                                    mask=rng.random() < 0.2))
+        _present(device, Presentation(door=door, direction=direction, face=rng.choice(faced),
+                                      mask=rng.random() < 0.2))
     elif roll < 0.78:
-        device.present(Presentation(door=door, card_no=f"{rng.getrandbits(32):08X}"))
+        _present(device, Presentation(door=door, card_no=f"{rng.getrandbits(32):08X}"))
     elif roll < 0.81:
-        device.present(Presentation(door=door, face=""))
+        _present(device, Presentation(door=door, face=""))
     elif roll < 0.91:
         is_open = door in device.door_contact_open
         device.set_door_contact(door, is_open=not is_open)

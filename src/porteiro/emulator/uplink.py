@@ -229,20 +229,26 @@ class Uplink:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.reconfigured.wait(), interval)
 
-    async def ask_server(self, presentation: Presentation, local: Decision
-                         ) -> tuple[Decision, str | None]:
+    async def ask_server(self, presentation: Presentation, local: Decision,
+                         presented: float | None = None) -> tuple[Decision, str | None]:
         """Modo Online: the server's verdict on an attempt, or the offline fallback.
 
         Returns the decision to apply and the display message (None when the server did
-        not answer and the device fell back to deciding alone).
+        not answer and the device fell back to deciding alone). ``presented`` is the
+        device time of the presentation (now when not given).
         """
         cfg = self.device.state.config.get("Intelbras_ModeCfg") or {}
         timeout = max(0.1, float(_int(cfg.get("RemoteCheckTimeout"), 5)))
-        utc = int(self.device.now())
+        utc = int(self.device.now() if presented is None else presented)
         (event, *_) = local.events(presentation, utc)
+        data = dict(event.data)
+        if presentation.password is not None:
+            # The typed password goes to the server as DynPWD [OFFICIAL-EX: the official
+            # Python Modo Online server reads Data.DynPWD].
+            data["DynPWD"] = presentation.password
         try:
             status, content = await self._post({"Code": event.code, "Action": event.action,
-                                                "Index": event.index, "Data": event.data}, timeout)
+                                                "Index": event.index, "Data": data}, timeout)
             verdict = parse_online_reply(content) if status == 200 else None
         except (*_NETWORK_ERRORS, MalformedInputError):
             verdict = None

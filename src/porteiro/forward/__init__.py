@@ -8,6 +8,7 @@ from porteiro.forward.base import (
            Dead,
            Delivered,
            DoorOpener,
+           DoorResult,
            Outcome,
            Retry,
            Sink,
@@ -17,6 +18,6 @@ from porteiro.forward.forwarder import Forwarder, build_sink
 from porteiro.forward.settings import MqttSinkSettings, SinkSettings, WebhookSinkSettings
 from porteiro.forward.worker import SinkStatus, SinkWorker
 
-__all__ = ["Dead", "Delivered", "DoorOpener", "Forwarder", "MqttSinkSettings", "Outcome",
-           "Retry", "Sink", "SinkSettings", "SinkStatus", "SinkUnavailableError", "SinkWorker",
-           "WebhookSinkSettings", "build_sink"]
+__all__ = ["Dead", "Delivered", "DoorOpener", "DoorResult", "Forwarder", "MqttSinkSettings",
+           "Outcome", "Retry", "Sink", "SinkSettings", "SinkStatus", "SinkUnavailableError",
+           "SinkWorker", "WebhookSinkSettings", "build_sink"]

@@ -12,7 +12,7 @@ order the forwarding guarantees.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import msgspec
 
@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
     from porteiro.forward.settings import SinkBase
 
-__all__ = ["Dead", "Delivered", "DoorOpener", "Outcome", "Retry", "Sink", "SinkUnavailableError"]
+__all__ = ["Dead", "Delivered", "DoorOpener", "DoorResult", "Outcome", "Retry", "Sink",
+           "SinkUnavailableError"]
 
 
 class Delivered(msgspec.Struct, frozen=True):
@@ -43,9 +44,42 @@ class Retry(msgspec.Struct, frozen=True):
 
 Outcome = Delivered | Dead | Retry
 
-DoorOpener = Callable[[str, int, str], Awaitable[str]]
-"""``open_door(device, door, who) -> result text``: given to sinks that can command a
-door (the MQTT sink's Home Assistant button); it goes through the hub, which audits."""
+DoorOutcome = Literal["opened", "refused", "unreachable", "unknown_device", "no_credentials"]
+
+
+class DoorResult(msgspec.Struct, frozen=True):
+    """What came of a remote opening (``Hub.open_door``).
+
+    ``door`` is 0-based. ``outcome``: ``opened``; ``refused`` (the device answered with
+    an error: ``error_code`` is its request error code when the firmware sends one,
+    ``http_status`` otherwise; ``error`` says it in words); ``unreachable`` (no answer);
+    ``unknown_device``; ``no_credentials`` (no password configured for the device).
+    ``str()`` of a result is its short ``text`` (what the MQTT sink publishes).
+    """
+
+    device: str
+    door: int
+    outcome: DoorOutcome
+    text: str
+    error_code: int | None = None
+    http_status: int | None = None
+    error: str | None = None
+    audit_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the device opened the door."""
+        return self.outcome == "opened"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+DoorOpener = Callable[[str, int, str], Awaitable[DoorResult | str]]
+"""``open_door(device, door, who) -> result``: given to sinks that can command a door
+(the MQTT sink's Home Assistant button); it goes through the hub, which audits. The
+result is a :class:`DoorResult` (or, from a custom opener, a text); ``str(result)`` is
+the short answer."""
 
 
 class SinkUnavailableError(Exception):

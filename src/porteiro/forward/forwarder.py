@@ -45,13 +45,39 @@ class Forwarder:
                  registry: CollectorRegistry, *, lang: Lang = "pt",
                  open_door: DoorOpener | None = None) -> None:
         self.metrics = ForwardMetrics(registry)
-        self.workers = [SinkWorker(build_sink(s, open_door), store, self.metrics, lang=lang)
-                        for s in sinks]
+        self._store = store
+        self._lang: Lang = lang
+        self._open_door = open_door
+        self._settings = {str(s.name): s for s in sinks}
+        self.workers = [self._worker(s) for s in sinks]
+        self.running: set[str] = set()
+
+    def _worker(self, settings: MqttSinkSettings | WebhookSinkSettings) -> SinkWorker:
+        return SinkWorker(build_sink(settings, self._open_door), self._store, self.metrics,
+                          lang=self._lang)
 
     def start(self) -> None:
-        """Start every worker."""
+        """Start every worker (one hub instance)."""
         for worker in self.workers:
             worker.start()
+            self.running.add(worker.name)
+
+    async def hold(self, name: str, *, held: bool) -> None:
+        """Run sink ``name`` here when this instance holds its lease, else stand by
+        (several hub instances: one delivers each sink)."""
+        index = next(i for i, w in enumerate(self.workers) if w.name == name)
+        worker = self.workers[index]
+        if held and name not in self.running:
+            if worker.state in ("stopped", "standby"):  # a stopped sink is closed: anew
+                worker = self.workers[index] = self._worker(self._settings[name])
+            worker.start()
+            self.running.add(name)
+        elif not held and name in self.running:
+            self.running.discard(name)
+            await worker.stop()
+            worker.state = "standby"
+        elif not held:
+            worker.state = "standby"
 
     async def stop(self) -> None:
         """Stop every worker (cursors stay where delivery got to)."""

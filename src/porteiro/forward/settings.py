@@ -58,7 +58,7 @@ class MqttSinkSettings(SinkBase):
     home_assistant: bool = False
     discovery_prefix: str = "homeassistant"
     username: str | None = None
-    password: str | None = None
+    password: str | None = Field(default=None, repr=False)
     client_id: str | None = None
     ca_file: Path | None = None
     tls_insecure: bool = False
@@ -85,7 +85,7 @@ class WebhookSinkSettings(SinkBase):
 
     type: Literal["webhook"]
     url: str
-    secret: str | None = Field(default=None, min_length=8)
+    secret: str | None = Field(default=None, min_length=8, repr=False)
     timeout: float = Field(default=10.0, gt=0)
     concurrency: int = Field(default=16, ge=1, le=256)
     headers: dict[str, str] = Field(default_factory=dict)

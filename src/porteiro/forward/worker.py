@@ -49,7 +49,8 @@ _LOG = logging.getLogger(__name__)
 REFRESH_SECONDS = 5.0
 """How often the queue depth and lag are measured (a COUNT over the pending events)."""
 
-State = Literal["starting", "idle", "delivering", "retrying", "stopped"]
+State = Literal["starting", "idle", "delivering", "retrying", "stopped", "standby"]
+"""``standby``: another hub instance delivers this sink (it holds the sink's lease)."""
 
 
 class SinkStatus(msgspec.Struct, frozen=True):

@@ -7,7 +7,8 @@ plus the REST API) is assembled by :func:`porteiro.api.create_app`.
 
 from porteiro.hub.config import ConfigError, DeviceSettings, HubConfig, load_config
 from porteiro.hub.hub import DeviceRuntime, Hub
+from porteiro.hub.online import PolicyRequest, PolicyVerdict
 from porteiro.hub.receiver import device_router
 
 __all__ = ["ConfigError", "DeviceRuntime", "DeviceSettings", "Hub", "HubConfig",
-           "device_router", "load_config"]
+           "PolicyRequest", "PolicyVerdict", "device_router", "load_config"]

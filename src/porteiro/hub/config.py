@@ -9,6 +9,7 @@ import hashlib
 import ipaddress
 import os
 import re
+import socket
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -32,8 +33,9 @@ from porteiro.forward.settings import (
     WebhookSinkSettings,
 )
 
-__all__ = ["KIND_ALIASES", "ConfigError", "DeviceSettings", "HubConfig", "HubSettings",
-           "MqttSinkSettings", "SinkSettings", "TokenSettings", "WebhookSinkSettings",
+__all__ = ["KIND_ALIASES", "AccessSettings", "ConfigError", "DeviceSettings", "DoorSettings",
+           "HubConfig", "HubSettings", "MqttSinkSettings", "OnlineSettings", "PeopleSettings",
+           "ScheduleSettings", "SinkSettings", "TokenSettings", "WebhookSinkSettings",
            "load_config"]
 
 
@@ -57,6 +59,17 @@ class HubSettings(BaseModel):
     online_default: Literal["deny", "allow"] = "deny"
     timezone: str = "America/Sao_Paulo"
     language: Literal["pt", "en"] = "pt"
+    instance_id: str | None = Field(default=None, min_length=1, max_length=200)
+    """This hub instance's name in the ``leases`` table (several instances on one
+    PostgreSQL database); default ``<host name>:<listen>``, the same across restarts,
+    so a restarted instance takes its readers back at once."""
+    cluster: bool = False
+    """Several instances share this (PostgreSQL) database: each publishes every
+    instance's events to its live stream and site history, and reloads people changed
+    elsewhere (see docs/scaling.md)."""
+    lease_seconds: float = Field(default=15.0, ge=1.0, le=600.0)
+    """How long an attach reader's collector lease lasts: a dead instance's readers are
+    taken over within this plus a third of it."""
 
     @field_validator("device_networks")
     @classmethod
@@ -93,11 +106,188 @@ class HubSettings(BaseModel):
             raise ValueError("use HOST:PORT, e.g. 127.0.0.1:8000")
         return value
 
+    @model_validator(mode="after")
+    def _cluster_needs_postgresql(self) -> HubSettings:
+        if self.cluster and not (self.database_url or "").startswith("postgresql"):
+            raise ValueError("cluster = true needs a PostgreSQL database_url (instances "
+                             "share one database)")
+        return self
+
+    def instance(self) -> str:
+        """``instance_id``, or ``<host name>:<listen>``."""
+        return self.instance_id or f"{socket.gethostname()}:{self.listen}"
+
     def url(self) -> str:
         """The database URL (SQLite in ``data_dir`` unless ``database_url`` is set)."""
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'porteiro.db'}"
+
+
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ScheduleSettings(BaseModel):
+    """``[[access.schedules]]``: a weekly time section people refer to by number.
+
+    ``windows`` are ``"HH:MM-HH:MM"`` (end included) for the listed ``days``
+    (``mon`` .. ``sun``; default every day). Numbers must match the readers' own
+    ``AccessTimeSchedule`` slots when people are synced to readers [GUESS: the hub does
+    not write the readers' schedule table]."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: int = Field(ge=1, le=254)
+    name: str = ""
+    days: list[str] = Field(default_factory=lambda: list(_WEEKDAYS))
+    windows: list[str] = Field(min_length=1)
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: list[str]) -> list[str]:
+        days = [d.strip().lower()[:3] for d in value]
+        unknown = [d for d in days if d not in _WEEKDAYS]
+        if unknown:
+            raise ValueError(f"unknown day(s) {', '.join(unknown)}: use mon, tue, ... sun")
+        return days
+
+    @field_validator("windows")
+    @classmethod
+    def _windows(cls, value: list[str]) -> list[str]:
+        for window in value:
+            start, sep, end = window.partition("-")
+            if not sep or not _TIME.match(start.strip()) or not _TIME.match(end.strip()):
+                raise ValueError(f"{window!r} is not a window such as \"08:00-18:00\"")
+        return value
+
+    def seconds(self) -> tuple[tuple[int, int], ...]:
+        """The windows as (start, end) seconds of the day."""
+        out = []
+        for window in self.windows:
+            start, _, end = window.partition("-")
+            out.append((_clock_seconds(start), _clock_seconds(end)))
+        return tuple(out)
+
+
+def _clock_seconds(text: str) -> int:
+    match = _TIME.match(text.strip())
+    assert match is not None  # noqa: S101  # validated
+    return int(match[1]) * 3600 + int(match[2]) * 60 + int(match[3] or 0)
+
+
+class DoorSettings(BaseModel):
+    """``[[devices.doors]]``: how the hub decides for one door of an online reader
+    (unset keys take ``[access]``'s values)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    index: int = Field(ge=0, le=7)
+    name: str = ""
+    mode: Literal["normal", "always_open", "always_closed"] = "normal"
+    open_requirement: str = "any"
+    anti_passback: bool | None = None
+    repeat_entry_seconds: int | None = Field(default=None, ge=0)
+    interlock_with: list[int] = Field(default_factory=list)
+    require_mask: bool = False
+    max_temperature: float | None = None
+
+    @field_validator("open_requirement")
+    @classmethod
+    def _requirement(cls, value: str) -> str:
+        from porteiro.access import OpenRequirement  # noqa: PLC0415  # config stays light
+
+        try:
+            OpenRequirement.parse(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r}: {exc}; use e.g. \"any\", \"card+password\", "
+                             "\"card|face\"") from None
+        return value
+
+
+class AccessSettings(BaseModel):
+    """``[access]``: the site's rules for Modo Online decisions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    anti_passback: bool = False
+    """Entry and exit must alternate, across every reader of the site."""
+    repeat_entry_seconds: int = Field(default=0, ge=0)
+    """A person let in may not pass again (at any reader) for this long."""
+    schedules: list[ScheduleSettings] = Field(default_factory=list)
+    holidays: list[str] = Field(default_factory=list)
+    """Dates (``YYYY-MM-DD``) when people's holiday schedule applies."""
+    duress_password: str | None = Field(default=None, repr=False)
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays(cls, value: list[str]) -> list[str]:
+        from datetime import date  # noqa: PLC0415
+
+        for text in value:
+            try:
+                date.fromisoformat(text)
+            except ValueError:
+                raise ValueError(f"{text!r} is not a date such as 2026-12-25") from None
+        return value
+
+    @field_validator("schedules")
+    @classmethod
+    def _unique(cls, value: list[ScheduleSettings]) -> list[ScheduleSettings]:
+        numbers = [s.number for s in value]
+        duplicated = sorted({n for n in numbers if numbers.count(n) > 1})
+        if duplicated:
+            raise ValueError(f"schedule numbers must be unique: {duplicated}")
+        return value
+
+
+class OnlineSettings(BaseModel):
+    """``[online]``: how the hub answers Modo Online requests."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    deadline_ms: int = Field(default=1500, ge=50, le=30_000)
+    """The hub always answers within this budget (keep it below every online reader's
+    ``remote_check_timeout``)."""
+    policy: str | None = Field(default=None, pattern=r"^[\w.]+:[\w.]+$")
+    """A Python hook ``package.module:function`` that may override each decision."""
+    policy_url: str | None = Field(default=None, pattern=r"^https?://")
+    """An HTTP hook: the decision is POSTed as JSON; the reply may override it."""
+    policy_timeout_ms: int = Field(default=800, ge=10, le=30_000)
+    policy_fallback: Literal["deny", "allow", "engine"] = "deny"
+    """What a failed or late hook means: deny, allow, or keep the engine's decision."""
+    live_window_seconds: float = Field(default=300.0, gt=0)
+    """An access event older than this (by the reader's clock) is history the reader
+    decided alone while the hub was away, not a request: stored, answered neutrally."""
+
+    @model_validator(mode="after")
+    def _one_hook(self) -> OnlineSettings:
+        if self.policy and self.policy_url:
+            raise ValueError("give at most one of policy and policy_url")
+        if (self.policy or self.policy_url) and self.policy_timeout_ms >= self.deadline_ms:
+            raise ValueError(f"policy_timeout_ms ({self.policy_timeout_ms}) must be below "
+                             f"deadline_ms ({self.deadline_ms})")
+        return self
+
+
+class PeopleSettings(BaseModel):
+    """``[people]``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    auto_sync: bool = True
+    """Push every change to the readers in the background."""
+    device_passwords: bool = True
+    """Keep people's passwords in clear for the readers (they check typed passwords
+    themselves). Off: only a hash is kept and passwords are not sent to readers."""
+    sync_modes: list[Literal["attach", "push", "online"]] = Field(
+        default=["attach", "push", "online"])
+    """Which readers get the people (by their mode); only readers with a password set."""
+    max_photo_bytes: int = Field(default=384 * 1024, gt=0)
+    remove_unknown: bool = False
+    """Also remove from the readers the users the hub never put there (someone
+    registered them on the reader). Off: only people the hub synced and then deleted or
+    moved are removed, so adding Porteiro to a running site wipes nothing."""
 
 
 class TokenSettings(BaseModel):
@@ -106,7 +296,7 @@ class TokenSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    token: str | None = Field(default=None, min_length=8)
+    token: str | None = Field(default=None, min_length=8, repr=False)
     token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
     scope: Literal["admin", "read"] = "read"
 
@@ -136,7 +326,7 @@ class DeviceSettings(BaseModel):
     host: str
     port: int = Field(default=80, gt=0, lt=65536)
     user: str = "admin"
-    password: str = ""
+    password: str = Field(default="", repr=False)
     mode: Literal["attach", "push", "online"] = "push"
     utc_offset: str = "-03:00"
     mac: str | None = None
@@ -145,6 +335,10 @@ class DeviceSettings(BaseModel):
     verify_tls: bool = True
     local_epochs: bool = False
     """Firmware that writes local wall time into ``UTC``/``CreateTime`` (reference §6)."""
+    remote_check_timeout: float = Field(default=5.0, gt=0)
+    """The reader's ``Intelbras_ModeCfg.RemoteCheckTimeout`` (s): how long it waits for
+    a Modo Online answer."""
+    doors: list[DoorSettings] = Field(default_factory=list)
 
     @field_validator("utc_offset")
     @classmethod
@@ -175,6 +369,20 @@ class HubConfig(BaseModel):
     tokens: list[TokenSettings] = Field(default_factory=list)
     devices: list[DeviceSettings] = Field(default_factory=list)
     sinks: list[SinkSettings] = Field(default_factory=list)
+    access: AccessSettings = Field(default_factory=AccessSettings)
+    online: OnlineSettings = Field(default_factory=OnlineSettings)
+    people: PeopleSettings = Field(default_factory=PeopleSettings)
+
+    @model_validator(mode="after")
+    def _deadline(self) -> HubConfig:
+        for device in self.devices:
+            if device.mode == "online" and \
+                    self.online.deadline_ms >= device.remote_check_timeout * 1000:
+                raise ValueError(
+                    f"online.deadline_ms ({self.online.deadline_ms}) must be below device "
+                    f"{device.name!r}'s remote_check_timeout "
+                    f"({device.remote_check_timeout * 1000:.0f} ms)")
+        return self
 
     @field_validator("sinks")
     @classmethod

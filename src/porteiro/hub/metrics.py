@@ -45,3 +45,10 @@ class HubMetrics:
         self.online_requests = Counter(
             "porteiro_online_requests", "Modo Online access requests answered, by device and "
             "answer.", ["device", "answer"], registry=r)
+        self.online_decision_seconds = Histogram(
+            "porteiro_online_decision_seconds", "Time from receiving a Modo Online request "
+            "to answering it (decision, policy hook, storage).", registry=r,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+        self.online_policy_failures = Counter(
+            "porteiro_online_policy_failures", "Policy hook calls that failed or answered "
+            "late (the fallback decided).", registry=r)

@@ -12,9 +12,8 @@ A body that cannot be read at all gets 400 and is logged; the good events of a b
 with a malformed part are stored and the bad part is logged and counted.
 
 Modo Online [OFFICIAL-EX]: every POST from an online-mode device gets the JSON reply
-``{"message", "code": "200", "auth"}`` (``auth:"false"`` is the neutral answer to
-non-access events). Decisions are the subject of a later issue; until then the hub
-answers with ``[hub] online_default`` and logs it.
+``{"message", "code": "200", "auth"}``, decided by :mod:`porteiro.hub.online`
+(``auth:"false"`` with no message is the neutral answer to non-access events).
 """
 
 from __future__ import annotations
@@ -29,7 +28,8 @@ from fastapi.responses import Response
 from porteiro.events import build_event
 from porteiro.exceptions import MalformedInputError
 from porteiro.hub.hub import normalise_mac
-from porteiro.wire.push import KEEPALIVE_REPLY, PUSH_REPLY, format_online_reply, parse_push_body
+from porteiro.store import Occurrences
+from porteiro.wire.push import KEEPALIVE_REPLY, PUSH_REPLY, parse_push_body
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -38,15 +38,9 @@ if TYPE_CHECKING:
 
     from porteiro.hub.hub import DeviceRuntime, Hub
 
-__all__ = ["ONLINE_DEFAULT_MESSAGES", "device_router", "push_endpoint"]
+__all__ = ["device_router", "push_endpoint"]
 
 _LOG = logging.getLogger(__name__)
-
-ONLINE_DEFAULT_MESSAGES = {
-    ("allow", "pt"): "Acesso liberado", ("allow", "en"): "Access granted",
-    ("deny", "pt"): "Acesso negado", ("deny", "en"): "Access denied",
-}
-"""What the reader's display shows while the hub answers Modo Online by default."""
 
 _MAC_CACHE = 65536
 """Bound of the MAC lookup cache (cleared when full)."""
@@ -76,7 +70,6 @@ if TYPE_CHECKING:
 def _push_handler(hub: Hub) -> _PushHandler:
     """``handle(address, name, content_length, content_type, content_encoding,
     read_body)``: one push, answered after its events are committed."""
-    config = hub.config.hub
     metrics = hub.metrics
     ack = metrics.push_ack_seconds
 
@@ -109,7 +102,8 @@ def _push_handler(hub: Hub) -> _PushHandler:
             metrics.rejected.labels("address").inc()
             _LOG.warning("push from %s refused: not in device_networks", address)
             return _FORBIDDEN
-        if length is not None and length.isdigit() and int(length) > MAX_PUSH_BODY:
+        if length is not None and length.isascii() and length.isdigit() \
+                and (len(length) > 9 or int(length) > MAX_PUSH_BODY):
             return _too_large(address, length)
         body = await read_body()
         if body is None:
@@ -141,15 +135,17 @@ def _push_handler(hub: Hub) -> _PushHandler:
         images: list[bytes | None] = [None] * len(events)
         if push.images and len(events) == 1:  # one snapshot belongs to the one event
             images[0] = push.images[0]
-        await hub.ingest(device, events, source="push", images=images)
-        hub.contact(device)
         if device.settings.mode == "online":
-            reply: _Reply = (200, _online_default_body(hub, device), _JSON)
-            metrics.online_requests.labels(device.settings.name, config.online_default).inc()
-        else:
-            reply = _OK
+            hub.contact(device)
+            return 200, await hub.online.answer(device, push.events, events, images), _JSON
+        # A fresh numbering per body: identical events within it are kept apart, a
+        # resent body is stored once; events without a time of their own (``_Button_``)
+        # are keyed by the second they arrived, so two presses in two posts are two.
+        await hub.ingest(device, events, source="push", images=images,
+                         occurrences=Occurrences(live=True))
+        hub.contact(device)
         ack.observe(time.perf_counter() - started)
-        return reply
+        return _OK
 
     def _too_large(address: str | None, length: str) -> _Reply:
         metrics.rejected.labels("too_large").inc()
@@ -213,20 +209,6 @@ def device_router(hub: Hub) -> APIRouter:
         return await keepalive(request, name)
 
     return router
-
-
-def online_default(hub: Hub, device: DeviceRuntime) -> Response:
-    """The configured default Modo Online answer (until the hub decides, issue [6/8])."""
-    return Response(_online_default_body(hub, device), media_type="application/json")
-
-
-def _online_default_body(hub: Hub, device: DeviceRuntime) -> bytes:
-    config = hub.config.hub
-    allow = config.online_default == "allow"
-    message = ONLINE_DEFAULT_MESSAGES[(config.online_default, config.language)]
-    _LOG.info("Modo Online request from %s answered with the default (%s)",
-              device.settings.name, config.online_default)
-    return format_online_reply(granted=allow, message=message)
 
 
 def push_endpoint(hub: Hub) -> Callable[[Scope, Receive, Send], Awaitable[bool]]:

@@ -24,7 +24,7 @@ from typing import Any
 
 from porteiro.events import AccessControlEvent, Event
 
-__all__ = ["Occurrences", "event_key"]
+__all__ = ["Occurrences", "PresentationOccurrences", "event_key", "presentation_key"]
 
 
 def _norm(value: Any) -> str:
@@ -66,6 +66,26 @@ def event_key(device: str, event: Event, occurrence: int = 1,
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def presentation_key(device: str, event: AccessControlEvent, occurrence: int = 1) -> str:
+    """The key of a *presentation* at a Modo Online reader: what the reader saw (time,
+    user, card, door, direction), not what was decided.
+
+    A reader in Modo Online asks the hub, and when the answer does not reach it in time
+    (a hub killed after deciding, a reply later than ``RemoteCheckTimeout``) it decides
+    alone and later sends its own record of the same presentation, with its own verdict.
+    Keyed by the presentation, the hub's stored decision and the reader's record are one
+    event, as they were one passage; keyed by the verdict they would be two.
+    """
+    stamp = int(event.timestamp) if event.timestamp is not None else None
+    parts: list[Any] = [device, "AccessControl:presentation", stamp, event.user_id,
+                        (event.card_no or "").upper(), event.door,
+                        event.direction.value if event.direction else None]
+    if occurrence > 1:
+        parts.append(f"#{occurrence}")
+    text = "\x1f".join([_norm(part) for part in parts])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 class Occurrences:
     """Numbers identical events (same base key) as one source delivers them.
 
@@ -89,3 +109,18 @@ class Occurrences:
         if len(self._seen) > self.limit:
             del self._seen[next(iter(self._seen))]
         return base if count == 1 else event_key(device, event, count, received)
+
+
+class PresentationOccurrences(Occurrences):
+    """:class:`Occurrences` for a Modo Online reader: access events are keyed by the
+    presentation (:func:`presentation_key`), every other event as usual."""
+
+    def key(self, device: str, event: Event) -> str:
+        if not isinstance(event, AccessControlEvent):
+            return super().key(device, event)
+        base = presentation_key(device, event)
+        count = self._seen.pop(base, 0) + 1
+        self._seen[base] = count
+        if len(self._seen) > self.limit:
+            del self._seen[next(iter(self._seen))]
+        return base if count == 1 else presentation_key(device, event, count)

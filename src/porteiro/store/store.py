@@ -14,19 +14,25 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
+import sqlalchemy.dialects.postgresql
+import sqlalchemy.dialects.sqlite
 from alembic import command
 from alembic.config import Config
 
+from porteiro.store.people import PeopleStore
 from porteiro.store.schema import (
     cursors,
     dead_letters,
     devices,
     events,
+    leases,
     sink_cursors,
     snapshots,
 )
 
 __all__ = ["EventQuery", "Store"]
+
+_MIGRATION_LOCK = 0x706F7274  # "port": the advisory lock taken while migrating
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -98,6 +104,11 @@ def _where(query: EventQuery) -> list[sa.ColumnElement[bool]]:
     return clauses
 
 
+_COMMITTED_IN_ORDER = events.c.txid < sa.literal_column(
+    "pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+"""PostgreSQL: rows no lower id can still appear before (see migration 0007)."""
+
+
 def _event_dict(row: sa.Row[Any]) -> dict[str, Any]:
     out = dict(row._mapping)  # noqa: SLF001  # SQLAlchemy's public row-as-mapping view
     out["has_snapshot"] = bool(out["has_snapshot"])
@@ -113,6 +124,13 @@ class Store:
         self.engine = sa.create_engine(url, future=True, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.several_writers = False
+        """PostgreSQL shared by several hub instances (``[hub] cluster``): read the log
+        in commit order (migration 0007). Off with one writer, whose commits are in id
+        order anyway, so that a transaction left open elsewhere on the server (which
+        holds back the snapshot's xmin) cannot stall delivery."""
+        self.people = PeopleStore(self.engine)
+        """People, cards, faces, sync status and the audit log."""
 
     @property
     def dialect(self) -> str:
@@ -134,6 +152,11 @@ class Store:
                 connection.commit()  # ends SQLAlchemy's autobegun (empty) transaction
             try:
                 with connection.begin():
+                    if not sqlite:
+                        # Several instances starting at once on a fresh database: one
+                        # migrates, the others wait and then find nothing to do.
+                        connection.exec_driver_sql(
+                            f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
                     config.attributes["connection"] = connection
                     command.upgrade(config, "head")
                     if sqlite:
@@ -201,6 +224,8 @@ class Store:
         the filters of ``query`` (its cursor and limit are ignored)."""
         clauses = _where(msgspec.structs.replace(query, after_id=None, before_id=None)
                          ) if query is not None else []
+        if self.several_writers:
+            clauses.append(_COMMITTED_IN_ORDER)
         statement = (_EVENT_ROWS.where(events.c.id > after_id, *clauses)
                      .order_by(events.c.id).limit(limit))
         with self.engine.connect() as conn:
@@ -249,6 +274,50 @@ class Store:
             row["backfill"] = None if rec_no is None else {"last_rec_no": rec_no,
                                                            "last_record_ts": rec_ts}
         return rows
+
+    def stats(self, since: float, until: float, *, bucket: int = 3600, alarms: int = 200
+              ) -> dict[str, Any]:
+        """What the dashboard's charts show for events timed in ``[since, until)``:
+
+        ``series``: ``{bucket start: {"granted", "denied", "other"}}`` (buckets of
+        ``bucket`` seconds from the epoch; only non-empty ones); ``denials``: ``[(error
+        code, count)]`` most frequent first; ``devices``: ``{device: {"granted",
+        "denied", "other"}}``; ``alarms``: the newest alarm rows (as the API serves
+        rows)."""
+        c = events.c
+        if self.dialect == "sqlite":  # a positive float truncates to its floor
+            slot = sa.cast(c.ts / bucket, sa.Integer)
+        else:
+            slot = sa.cast(sa.func.floor(c.ts / bucket), sa.BigInteger)
+        access = c.kind == "access_control"
+        outcome = sa.case((sa.and_(access, c.granted.is_(True)), "granted"),
+                          (sa.and_(access, c.granted.is_(False)), "denied"), else_="other")
+        window = sa.and_(c.ts >= since, c.ts < until)
+        series: dict[int, dict[str, int]] = {}
+        per_device: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            for number, label, count in conn.execute(
+                    sa.select(slot, outcome, sa.func.count()).where(window)
+                    .group_by(slot, outcome)):
+                counts = series.setdefault(int(number) * bucket,
+                                           {"granted": 0, "denied": 0, "other": 0})
+                counts[str(label)] += int(count)
+            denials = [(int(code), int(count)) for code, count in conn.execute(
+                sa.select(c.error, sa.func.count().label("n"))
+                .where(window, access, c.granted.is_(False), c.error.is_not(None))
+                .group_by(c.error).order_by(sa.desc("n"), c.error))]
+            for name, label, count in conn.execute(
+                    sa.select(devices.c.name, outcome, sa.func.count())
+                    .select_from(events.join(devices, devices.c.id == c.device_id))
+                    .where(window).group_by(devices.c.name, outcome)):
+                counts = per_device.setdefault(str(name),
+                                               {"granted": 0, "denied": 0, "other": 0})
+                counts[str(label)] += int(count)
+            alarm_rows = [_event_dict(r) for r in conn.execute(
+                _EVENT_ROWS.where(window, c.kind == "alarm").order_by(c.id.desc())
+                .limit(alarms))]
+        return {"series": series, "denials": denials, "devices": per_device,
+                "alarms": alarm_rows}
 
     def set_backfill_cursor(self, device_id: int, last_rec_no: int, last_ts: float | None
                             ) -> None:
@@ -310,6 +379,104 @@ class Store:
         return deleted_events, deleted_snapshots
 
     # -- forwarding: the event log read by each sink -----------------------------------
+
+    def last_passages(self) -> list[tuple[str, str | None, float | None]]:
+        """Each person's newest granted access event: (user id, direction, time), the
+        site history Modo Online starts from."""
+        c = events.c
+        newest = (sa.select(sa.func.max(c.id).label("id"))
+                  .where(c.kind == "access_control", c.granted.is_(True), c.user_id.is_not(None),
+                         c.user_id != "")
+                  .group_by(c.user_id).subquery())
+        query = sa.select(c.user_id, c.direction, c.ts).join(newest, newest.c.id == c.id)
+        with self.engine.connect() as conn:
+            return [(row.user_id, row.direction, row.ts) for row in conn.execute(query)]
+
+    def recent_keys(self, source: str, since: float) -> list[tuple[str, float, bool | None]]:
+        """Access events of ``source`` that happened since ``since`` (by the device's
+        time, which is indexed): (event key, received at, granted), oldest first (the
+        recent Modo Online decisions a restarted hub recognises when a reader sends its
+        own record of one)."""
+        c = events.c
+        query = (sa.select(c.event_key, c.received_at, c.granted)
+                 .where(c.ts >= since, c.source == source, c.kind == "access_control")
+                 .order_by(c.received_at))
+        with self.engine.connect() as conn:
+            return [(row.event_key, row.received_at, row.granted) for row in conn.execute(query)]
+
+    def last_door_states(self) -> list[tuple[str, int, bytes]]:
+        """Each door's newest DoorStatus event: (device name, door, raw data)."""
+        c = events.c
+        newest = (sa.select(sa.func.max(c.id).label("id"))
+                  .where(c.kind == "door_status", c.door.is_not(None))
+                  .group_by(c.device_id, c.door).subquery())
+        query = (sa.select(devices.c.name, c.door, c.data)
+                 .select_from(events.join(devices, devices.c.id == c.device_id))
+                 .join(newest, newest.c.id == c.id))
+        with self.engine.connect() as conn:
+            return [(str(row.name), int(row.door),
+                     row.data if isinstance(row.data, bytes) else str(row.data).encode())
+                    for row in conn.execute(query)]
+
+    def acquire_lease(self, name: str, owner: str, ttl: float, now: float | None = None
+                      ) -> bool:
+        """Take or renew lease ``name`` for ``owner`` for ``ttl`` seconds: True when
+        ``owner`` holds it now (it was free, expired, or already ``owner``'s). Atomic:
+        two instances racing for a free lease cannot both win."""
+        now = time.time() if now is None else now
+        until = now + ttl
+        c = leases.c
+        with self.engine.begin() as conn:
+            renewed = conn.execute(leases.update().where(
+                c.name == name, sa.or_(c.owner == owner, c.expires_at < now))
+                .values(owner=owner, expires_at=until)).rowcount
+            if renewed:
+                return True
+            insert = (sa.dialects.postgresql.insert(leases) if self.dialect == "postgresql"
+                      else sa.dialects.sqlite.insert(leases))
+            # RETURNING, not rowcount: psycopg reports -1 for INSERT .. ON CONFLICT.
+            return conn.execute(insert.values(name=name, owner=owner, expires_at=until)
+                                .on_conflict_do_nothing().returning(leases.c.name)
+                                ).first() is not None
+
+    def acquire_leases(self, names: list[str], owner: str, ttl: float,
+                       now: float | None = None) -> set[str]:
+        """:meth:`acquire_lease` for many leases in one transaction (two statements):
+        the names ``owner`` holds now."""
+        if not names:
+            return set()
+        now = time.time() if now is None else now
+        until = now + ttl
+        c = leases.c
+        held: set[str] = set()
+        with self.engine.begin() as conn:
+            for start in range(0, len(names), 1000):
+                chunk = names[start:start + 1000]
+                held.update(conn.execute(leases.update().where(
+                    c.name.in_(chunk), sa.or_(c.owner == owner, c.expires_at < now))
+                    .values(owner=owner, expires_at=until).returning(c.name)).scalars())
+                missing = [n for n in chunk if n not in held]
+                if missing:
+                    insert = (sa.dialects.postgresql.insert(leases)
+                              if self.dialect == "postgresql"
+                              else sa.dialects.sqlite.insert(leases))
+                    held.update(conn.execute(
+                        insert.values([{"name": n, "owner": owner, "expires_at": until}
+                                       for n in missing])
+                        .on_conflict_do_nothing().returning(c.name)).scalars())
+        return held
+
+    def release_lease(self, name: str, owner: str) -> None:
+        """Give a lease back (only if ``owner`` holds it)."""
+        with self.engine.begin() as conn:
+            conn.execute(leases.delete().where(leases.c.name == name,
+                                               leases.c.owner == owner))
+
+    def lease_holders(self, prefix: str = "") -> dict[str, tuple[str, float]]:
+        """Lease name -> (owner, expires_at), for names starting with ``prefix``."""
+        with self.engine.connect() as conn:
+            return {str(r.name): (str(r.owner), float(r.expires_at)) for r in conn.execute(
+                sa.select(leases).where(leases.c.name.startswith(prefix)))}
 
     def max_event_id(self) -> int:
         """The newest event id (0 when there is none)."""

@@ -26,6 +26,7 @@ class InputFormat(enum.StrEnum):
 
 
 _REQUEST_LINE = re.compile(rb"^(?:POST|PUT|GET) \S+ HTTP/\d", re.IGNORECASE)
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _RECORDS = re.compile(rb"^(?:found|totalCount)=\d+|^records\[\d+\]\.", re.MULTILINE)
 
 
@@ -95,10 +96,11 @@ def _dechunk(body: bytes) -> bytes:
         if line_end < 0:
             break
         size_text = body[pos:line_end].split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
+        # Hex digits only: int(x, 16) also takes "-f", "+5", "0x1f" and "1_0", and a
+        # negative size moved ``pos`` backwards, looping forever on "-f\n...".
+        if _CHUNK_SIZE.fullmatch(size_text) is None:
             return bytes(out) + body[pos:]  # not chunked after all: keep the rest as is
+        size = int(size_text, 16)
         if size == 0:
             break
         start = line_end + 1

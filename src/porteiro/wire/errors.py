@@ -95,7 +95,7 @@ def parse_error_reply(
     if _looks_json(body, content_type):
         try:
             payload = json.loads(body.decode("utf-8", "replace"))
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." too deep
             payload = None
         if isinstance(payload, dict) and "code" in payload:
             code = _code(payload.get("code"))

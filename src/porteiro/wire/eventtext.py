@@ -178,7 +178,12 @@ def _parse_one(
         return line_end, False
     json_at = _WS.match(text, data_at + 5).end()  # type: ignore[union-attr]  # always matches
     try:
-        data, json_end = _raw_decode(text, json_at)
+        try:
+            data, json_end = _raw_decode(text, json_at)
+        except RecursionError:
+            # "[[[[..." deeper than the interpreter's limit: the C decoder raises
+            # RecursionError, which is not a ValueError. Same handling as bad JSON.
+            raise json.JSONDecodeError("JSON nested too deeply", text, json_at) from None
     except json.JSONDecodeError as exc:
         nxt = _EVENT_START.search(text, data_at)
         if not final and (nxt is None or exc.pos >= len(text) - 1):

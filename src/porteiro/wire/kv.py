@@ -42,10 +42,16 @@ __all__ = [
 
 OK_BODY = b"OK\r\n"
 
-_RECORD_KEY = re.compile(r"records\[(\d+)\]\.(.+)")
+# At most 9 digits: int() refuses more than 4300 (a bare ValueError), and no device
+# lists a billion records.
+_RECORD_KEY = re.compile(r"records\[(\d{1,9})\]\.(.+)")
 _PATH_PART = re.compile(r"([^.\[\]]+)((?:\[\d+\])*)")
 _INDEX = re.compile(r"\[(\d+)\]")
 _MAX_INDEX = 100_000  # a sparse index beyond this is an attack, not a device
+_MAX_DEPTH = 32  # "a.a.a...." or "a[0][0]...": real tables nest 3 or 4 levels
+_MAX_SLOTS = 1 << 20
+"""List slots one :func:`parse_table` may create: ``a[0][99999]`` lines each pad a list
+of 100,000, so a 1 MB body could otherwise ask for gigabytes."""
 
 
 def _text(body: bytes | str) -> str:
@@ -110,7 +116,9 @@ def parse_records(body: bytes | str) -> RecordPage:
             raise MalformedInputError(f"found={found_text!r} is not a number",
                                       _text(body)[:4096]) from None
     total = pairs.get("totalCount")
-    total_count = int(total) if total is not None and total.strip().isdigit() else None
+    total = total.strip() if total is not None else None
+    total_count = int(total) if total and total.isascii() and total.isdigit() \
+        and len(total) <= 18 else None
     records = tuple(by_index[i] for i in sorted(by_index))
     return RecordPage(found, records, total_count)
 
@@ -124,18 +132,33 @@ def _split_path(key: str) -> list[str | int]:
             path.append(segment)
             continue
         path.append(match[1])
-        path.extend(int(i) for i in _INDEX.findall(match[2]))
+        for index in _INDEX.findall(match[2]):
+            if len(index) > 9:  # int() would refuse > 4300 digits with a bare ValueError
+                raise MalformedInputError(f"{key[:80]}: index [{index[:12]}...] is too large",
+                                          key)
+            path.append(int(index))
+    if len(path) > _MAX_DEPTH:
+        # Consumers (format_table, json, repr) recurse over the nesting.
+        raise MalformedInputError(f"{key[:80]}...: nested deeper than {_MAX_DEPTH} levels", key)
     return path
 
 
-def _ensure(container: Any, step: str | int, nxt: str | int | None, key: str) -> Any:
-    """The child of ``container`` at ``step``, created as a dict/list when missing."""
+def _ensure(container: Any, step: str | int, nxt: str | int | None, key: str,
+            budget: list[int] | None = None) -> Any:
+    """The child of ``container`` at ``step``, created as a dict/list when missing.
+
+    ``budget`` (one int, decremented) bounds the list slots created across calls."""
     fresh: Any = [] if isinstance(nxt, int) else {}
     if isinstance(step, int):
         if not isinstance(container, list):
             raise MalformedInputError(f"{key}: index [{step}] on a non-list", key)
         if step > _MAX_INDEX:
             raise MalformedInputError(f"{key}: index [{step}] is too large", key)
+        if budget is not None and step >= len(container):
+            budget[0] -= step + 1 - len(container)
+            if budget[0] < 0:
+                raise MalformedInputError(f"{key}: the table's lists grow past {_MAX_SLOTS}"
+                                          " slots", key)
         while len(container) <= step:
             container.append(None)
         if nxt is None:
@@ -156,18 +179,21 @@ def _ensure(container: Any, step: str | int, nxt: str | int | None, key: str) ->
     return container[step]
 
 
-def set_path(root: dict[str, Any], key: str, value: object) -> None:
+def set_path(root: dict[str, Any], key: str, value: object, *,
+             budget: list[int] | None = None) -> None:
     """Set ``AccessControl[0].State``-style ``key`` in a nested table (``setConfig``).
 
     Creates missing tables and list slots; a value set on a name that is already a
     table goes under that table's ``""`` key. Raises :class:`MalformedInputError` when
-    the key's shape conflicts with what is there (an index on a table...).
+    the key's shape conflicts with what is there (an index on a table...), nests deeper
+    than 32 levels, or (with ``budget``, a one-item list) would create more list slots
+    than the budget has left.
     """
     path = _split_path(key.removeprefix("table."))
     node: Any = root
     for position, step in enumerate(path):
         nxt = path[position + 1] if position + 1 < len(path) else None
-        node = _ensure(node, step, nxt, key)
+        node = _ensure(node, step, nxt, key, budget)
         if nxt is None:
             if not isinstance(step, int) and isinstance(node.get(step), dict):
                 node[step][""] = value
@@ -198,8 +224,9 @@ def parse_table(body: bytes | str) -> dict[str, Any]:
     key ``""`` of the table. Values stay text.
     """
     root: dict[str, Any] = {}
+    budget = [_MAX_SLOTS]
     for key, value in parse_kv(body).items():
-        set_path(root, key, value)
+        set_path(root, key, value, budget=budget)
     return root
 
 

@@ -288,7 +288,7 @@ class AttachStreamParser:
             text, final=complete, offset=self._base + start, after_event=self._after_event
         )
         if dirty:
-            found = [_clean(item) for item in found]
+            found = [_clean(item, raw, self._base + start) for item in found]
         items.extend(found)
         if consumed >= len(text):
             return end
@@ -344,7 +344,7 @@ def _fast_event(fast: re.Pattern[bytes], buf: bytearray, pos: int, items: list[S
     try:
         text = buf[match.end() : body_end].decode("utf-8")
         data, json_end = _raw_decode(text)
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, deep nesting
         return pos
     if type(data) is not dict or (json_end != len(text) and not text[json_end:].isspace()):
         return pos
@@ -362,17 +362,26 @@ def _head_end(buf: bytearray, start: int) -> int:
     return min(ends) if ends else -1
 
 
-def _clean(item: StreamItem) -> StreamItem:
-    """Replace surrogate-escaped invalid UTF-8 with U+FFFD inside a decoded event."""
+def _clean(item: StreamItem, raw: bytes, offset: int) -> StreamItem:
+    """Replace surrogate-escaped invalid UTF-8 with U+FFFD inside a decoded event.
+
+    ``raw``/``offset``: the region the event came from, for the report when the
+    event's data is nested too deeply to walk (``_fix_value`` recurses; the JSON
+    decoder accepts nesting close to the interpreter's recursion limit).
+    """
     if not isinstance(item, RawEvent):
         return item
-    return RawEvent(
-        _fix_text(item.code),
-        _fix_text(item.action),
-        item.index,
-        _fix_value(item.data),
-        _fix_value(item.extras),
-    )
+    try:
+        return RawEvent(
+            _fix_text(item.code),
+            _fix_text(item.action),
+            item.index,
+            _fix_value(item.data),
+            _fix_value(item.extras),
+        )
+    except RecursionError:
+        return Malformed.of(f"event {_fix_text(item.code) or '?'}: data nested too deeply",
+                            raw, offset, kind="bad_json")
 
 
 def _fix_text(value: str) -> str:

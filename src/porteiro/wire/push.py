@@ -165,6 +165,10 @@ def _parse_info(text: str, problems: list[Malformed], offset: int, sink: dict[st
         problems.append(Malformed.of(f"info part is not JSON ({exc.msg})", text, offset,
                                      kind="bad_info"))
         return
+    except RecursionError:  # "[[[[..." past the interpreter's limit (not a ValueError)
+        problems.append(Malformed.of("info part is not JSON (nested too deeply)", text,
+                                     offset, kind="bad_info"))
+        return
     events, time, channel, rest = _events_from_json(payload, problems, offset)
     sink["events"].extend(events)
     sink["time"] = sink["time"] or time
@@ -211,7 +215,11 @@ def _split_parts(body: bytes, boundary: str) -> list[tuple[dict[str, str], bytes
 def _content_end(body: bytes, start: int, length: str | None, delim: bytes) -> int:
     """Where a part's content ends: Content-Length if a boundary follows it, else the
     next boundary (minus the line break before it)."""
-    if length is not None and length.strip().isdigit():
+    length = length.strip() if length is not None else None
+    # ASCII digits only, and few of them: str.isdigit() accepts "\xb2" (superscript two,
+    # a latin-1 header byte) and int() refuses more than 4300 digits; both raised a
+    # bare ValueError out of parse_push_body. Nothing real is longer than 12 digits.
+    if length and length.isascii() and length.isdigit() and len(length) <= 12:
         end = start + int(length)
         after = end
         while after < len(body) and after - end < 4 and body[after] in b"\r\n":
@@ -411,7 +419,7 @@ def parse_online_reply(body: bytes) -> OnlineReply:
     """Read a Modo Online reply leniently (``auth`` string, bool or 0/1; ``code`` str/int)."""
     try:
         payload = json.loads(body.decode("utf-8", "replace"))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nesting too deep
         raise MalformedInputError(f"Modo Online reply is not JSON ({exc})", body) from None
     if not isinstance(payload, dict) or "auth" not in payload:
         raise MalformedInputError("Modo Online reply has no 'auth' field", body)
