@@ -419,6 +419,9 @@ async def test_last_will_on_abrupt_drop_then_reconnect(prefixes: Prefixes, watch
 
         await proxy.start()  # back: the sink reconnects by itself (or on the next delivery)
         await watcher.until(lambda: watcher.payloads(hub)[-1:] == [b"online"])
+        # The broker relays the hub's "online" before the reconnect has its PUBACKs; a
+        # delivery meanwhile is refused ("reconnecting") rather than queued behind it.
+        await watcher.until(lambda: sink.connected)
         outcomes = await asyncio.wait_for(sink.deliver([_access(1, "7"), _access(2, "8")]), 10)
         assert outcomes == {1: Delivered(), 2: Delivered()}
         await watcher.until(lambda: watcher.payloads(hub)[-1:] == [b"online"])
@@ -429,6 +432,26 @@ async def test_last_will_on_abrupt_drop_then_reconnect(prefixes: Prefixes, watch
         await watcher.until(lambda: watcher.payloads(hub).count(b"offline") == 2)
         await watcher.until(lambda: watcher.payloads(hub)[-1:] == [b"online"], timeout=8)
     await watcher.until(lambda: watcher.payloads(hub)[-1:] == [b"offline"])  # close() says so
+
+
+async def test_status_changed_during_a_connect_is_published_once(prefixes: Prefixes,
+                                                                   watcher: Watcher) -> None:
+    """A status noted while a connect is under way reaches subscribers once, whether the
+    connect's own announcement carried it or a follow-up publish did."""
+    sink = MqttSink(_settings(prefixes))
+    opening = asyncio.create_task(sink.open())
+    await asyncio.sleep(0)  # the connect holds the lock, its messages not yet built
+    sink.device_status("garagem", online=True)
+    try:
+        await asyncio.wait_for(opening, 10)
+        await watcher.until(lambda: watcher.payloads(f"{prefixes.topic}/garagem/status") != [])
+        await asyncio.sleep(0.3)  # room for a duplicate to arrive
+        assert watcher.payloads(f"{prefixes.topic}/garagem/status") == [b"online"]
+        sink.device_status("garagem", online=False)  # connected: published at once
+        await watcher.until(lambda: watcher.payloads(f"{prefixes.topic}/garagem/status")
+                            == [b"online", b"offline"])
+    finally:
+        await asyncio.wait_for(sink.close(), 10)
 
 
 async def test_drop_during_a_batch_raises_unavailable(prefixes: Prefixes,

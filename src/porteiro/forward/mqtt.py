@@ -162,6 +162,8 @@ class MqttSink:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
         self._status: dict[str, bool] = {}
+        self._announced: dict[str, bool] = {}
+        """The statuses the current connection published when it connected."""
         self._doors: dict[str, set[int]] = {}
         """Devices seen (discovery published on connect), with their doors (0-based)."""
         self._topics: dict[str, str] = {}
@@ -173,6 +175,11 @@ class MqttSink:
         level = topic_name(device)
         self._topics.setdefault(level, device)
         return "/".join((self._prefix, level, *rest))
+
+    @property
+    def connected(self) -> bool:
+        """Whether a connection is up and has announced the hub and device statuses."""
+        return self._client is not None
 
     @property
     def hub_status_topic(self) -> str:
@@ -347,11 +354,14 @@ class MqttSink:
 
     def _on_connect_messages(self) -> list[Message]:
         messages: list[Message] = [(self.hub_status_topic, b"online", True)]
+        announced: dict[str, bool] = {}
         for device, doors in self._doors.items():
             if self.settings.home_assistant:
                 messages.extend(self._discovery(device, doors))
             if device in self._status:
                 messages.append(self._status_message(device))
+                announced[device] = self._status[device]
+        self._announced = announced
         return messages
 
     def _status_message(self, device: str) -> Message:
@@ -392,6 +402,10 @@ class MqttSink:
         async with self._lock:
             client = self._client
         if client is None:
+            return
+        if self._announced.get(device) == self._status.get(device):
+            # The connect built its messages after the change: it published this status
+            # already (a second retained copy would reach subscribers twice).
             return
         messages = (self._discovery(device, self._doors.get(device, {0}))
                     if self.settings.home_assistant else [])
@@ -518,7 +532,7 @@ class MqttSink:
             result = "opening doors is not available"
         else:
             try:
-                result = await self.open_door(device, number - 1, "mqtt")
+                result = str(await self.open_door(device, number - 1, "mqtt"))
             except Exception as exc:  # noqa: BLE001  # the answer goes back to the asker
                 _LOG.exception("mqtt sink %s: open door %d of %s failed", self.name, number,
                                device)
