@@ -53,6 +53,8 @@ import msgspec
 from porteiro.access import Presentation
 from porteiro.emulator import EmulatorHost
 from porteiro.store import Store
+from porteiro.wire.push import format_push_body
+from porteiro.wire.records import RawEvent
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -553,8 +555,12 @@ class Cell:
     mqtt_relay: Relay | None
     pg_relay: Relay | None
     phase: float
-    checks: list[str]
+    result: Result
     cleanup: list[Callable[[], object]] = field(default_factory=list)
+
+    @property
+    def checks(self) -> list[str]:
+        return self.result.checks
 
     def delivered(self) -> int:
         return sum(d.uplink.delivered for d in self.devices.values() if d.uplink is not None)
@@ -614,15 +620,60 @@ async def f_stall(cell: Cell) -> None:
     await asyncio.sleep(max(cell.phase * 1.5, 6))
 
 
+def bad_bodies() -> list[tuple[str, bytes, str, int]]:
+    """Malformed pushes: ``(what, body, Content-Type, the status the hub must answer)``.
+
+    Junk and invalid JSON cannot be read at all: 400, logged as an unreadable push. A
+    multipart body in the device's format whose info part is cut off is acknowledged
+    (200), logged and counted as a decode error: a 400 would make a reader that produced
+    it resend it forever, ahead of every later event (tests/test_hub_receiver.py). None
+    of them may store anything.
+    """
+    event = RawEvent("AccessControl", "Pulse", 0, {
+        "CardNo": "BAD00000", "Door": 0, "Method": 1, "Status": 1, "UTC": int(time.time())})
+    whole, ctype = format_push_body([event], time=time.strftime("%d-%m-%Y %H:%M:%S"))
+    cut = whole[: whole.index(b'"CardNo"') + 12]  # the connection "dropped" mid-JSON
+    return [
+        ("junk", b"\x00\xffgarbage\r\n", "application/octet-stream", 400),
+        ("invalid JSON", b'{"Events": [{"Code": "AccessControl", "Data": {"CardNo": ',
+         "application/json", 400),
+        ("cut-off multipart", cut, ctype, 200),
+    ]
+
+
 async def f_garbage(cell: Cell) -> None:
-    for _ in range(3):
+    if cell.mode == "attach":
+        for _ in range(3):
+            await asyncio.sleep(cell.phase * 0.5)
+            for device in cell.devices.values():
+                device.garbage_into_streams(b"\x00\xffgarbage\r\n")
+                device.garbage_into_streams(
+                    b"--myboundary\r\nContent-Type: text/plain\r\nContent-Length: 60\r\n\r\n"
+                    b'Code=AccessControl;action=Pulse;index=0;data={"UTC": 17\r\n')
         await asyncio.sleep(cell.phase * 0.5)
-        for device in cell.devices.values():
-            device.garbage_into_streams(b"\x00\xffgarbage\r\n")
-            device.garbage_into_streams(
-                b"--myboundary\r\nContent-Type: text/plain\r\nContent-Length: 60\r\n\r\n"
-                b'Code=AccessControl;action=Pulse;index=0;data={"UTC": 17\r\n')
+        return
+    # Push and Modo Online: malformed POSTs on each reader's own path, among its good ones.
+    wrong: collections.Counter[str] = collections.Counter()
+    sent = 0
+    async with httpx.AsyncClient(timeout=10) as http:
+        for _ in range(3):
+            await asyncio.sleep(cell.phase * 0.5)
+            for name in cell.devices:
+                for what, body, ctype, status in bad_bodies():
+                    reply = await http.post(f"{cell.hub.url}/notification/{name}",
+                                            content=body, headers={"Content-Type": ctype})
+                    sent += 1
+                    if reply.status_code != status or (
+                            status == 400 and not reply.text.startswith("Bad Request: ")):
+                        wrong[f"{what}: {reply.status_code} {reply.text[:40]!r}"] += 1
     await asyncio.sleep(cell.phase * 0.5)
+    for problem, times in wrong.items():
+        cell.check(False, f"{times} malformed push(es) answered wrongly ({problem})")
+    lines = cell.hub.log.read_text(errors="replace").splitlines()
+    logged = sum(1 for line in lines for name in cell.devices
+                 if f"unreadable push from 127.0.0.1 ({name})" in line
+                 or (f"push from {name}: " in line and "not JSON" in line))
+    cell.check(logged >= sent, f"{sent} malformed push(es), {logged} logged with the device")
 
 
 async def f_clock_jump(cell: Cell) -> None:
@@ -639,8 +690,20 @@ async def f_clock_jump(cell: Cell) -> None:
 
 
 async def f_offline_queue(cell: Cell) -> None:
-    # The hub was down from the start (see run_cell): the devices' whole queue replays.
+    # The hub was down from the start (see run_cell). Push: the readers' whole queue
+    # replays. Modo Online: the readers decide alone (no server), queue those decisions
+    # and replay them. Attach: the records wait in the readers' logs; the collectors
+    # backfill them on their first connection.
     await asyncio.sleep(cell.phase * 2)
+    if cell.mode == "attach":
+        cell.check(cell.result.streams == 0, "a stream was served with no hub")
+        logged = sum(len(d.state.records) for d in cell.devices.values())
+        cell.check(logged > 0, "no record was logged while the hub was down")
+        await cell.hub.start()
+        await until(lambda: all(d.subscriptions for d in cell.devices.values()), 20,
+                    "the collectors to attach")
+        await asyncio.sleep(cell.phase)
+        return
     cell.check(cell.delivered() == 0, "a push was acknowledged with no hub")
     queued = cell.pending()
     cell.check(queued > 0, "nothing was queued while the hub was down")
@@ -650,6 +713,11 @@ async def f_offline_queue(cell: Cell) -> None:
 
 
 async def f_pg_down(cell: Cell) -> None:
+    # Push, and the queued records of Modo Online readers: no 200 while the database is
+    # unreachable. A Modo Online decision answered meanwhile must still be stored exactly
+    # once (the reader queued its own record when refused, or the hub stored it later):
+    # the cell's lost/dup counts. Attach: the collectors' writes fail; the reconnect's
+    # backfill recovers what the stream delivered meanwhile.
     assert cell.pg_relay is not None  # noqa: S101
     await asyncio.sleep(cell.phase)
     await cell.pg_relay.down()
@@ -659,7 +727,8 @@ async def f_pg_down(cell: Cell) -> None:
     cell.check(cell.delivered() == acknowledged,
                f"{cell.delivered() - acknowledged} push(es) got 200 while PostgreSQL was "
                f"unreachable")
-    cell.check(cell.pending() > 0, "no push was pending while PostgreSQL was unreachable")
+    if cell.mode == "push":
+        cell.check(cell.pending() > 0, "no push was pending while PostgreSQL was unreachable")
     await cell.pg_relay.up()
     await asyncio.sleep(cell.phase)
 
@@ -683,6 +752,9 @@ async def f_disk_full(cell: Cell) -> None:
     integrity = await asyncio.to_thread(cell.db.integrity)
     cell.check(integrity == "ok", f"integrity_check after the disk was full: {integrity}")
     await cell.hub.start()  # space again
+    if cell.mode == "attach":
+        await until(lambda: all(d.subscriptions for d in cell.devices.values()), 20,
+                    "the collectors to attach again")
     await asyncio.sleep(cell.phase)
 
 
@@ -697,19 +769,24 @@ async def f_pg_foreign_txn(cell: Cell) -> None:
     await asyncio.sleep(cell.phase * 2)
 
 
+ALL = ("push", "attach", "online")
+
+# Every fault on every mode where it means something: a stall is a silent attach stream
+# (push and Modo Online readers open no stream); a foreign transaction holds back the
+# sinks' reads of the event log, which are the same whatever mode stored the events.
 FAULTS: dict[str, tuple[Callable[[Cell], Awaitable[None]], tuple[str, ...]]] = {
-    "none": (f_none, ("push", "attach", "online")),
-    "hub-kill": (f_hub_kill, ("push", "attach", "online")),
-    "webhook-down": (f_webhook_down, ("push", "attach")),
-    "mqtt-down": (f_mqtt_down, ("push",)),
-    "reboot": (f_reboot, ("push", "attach")),
+    "none": (f_none, ALL),
+    "hub-kill": (f_hub_kill, ALL),
+    "webhook-down": (f_webhook_down, ALL),
+    "mqtt-down": (f_mqtt_down, ALL),
+    "reboot": (f_reboot, ALL),
     "stall": (f_stall, ("attach",)),
-    "garbage": (f_garbage, ("attach",)),
-    "clock-jump": (f_clock_jump, ("push", "attach")),
-    "offline-queue": (f_offline_queue, ("push",)),
-    "pg-down": (f_pg_down, ("push",)),
+    "garbage": (f_garbage, ALL),
+    "clock-jump": (f_clock_jump, ALL),
+    "offline-queue": (f_offline_queue, ALL),
+    "pg-down": (f_pg_down, ALL),
     "pg-foreign-txn": (f_pg_foreign_txn, ("push",)),
-    "disk-full": (f_disk_full, ("push",)),
+    "disk-full": (f_disk_full, ALL),
 }
 
 
@@ -746,12 +823,12 @@ async def run_cell(fault: str, mode: str, kind: str, workdir: Path, *, phase: fl
                 count_streams(device, result)
             traffic = Traffic(emulated, rate, online=mode == "online")
             cell = Cell(mode, hub, db, emulated, traffic, webhook, mqtt_relay, pg_relay, phase,
-                        result.checks)
+                        result)
             if fault != "offline-queue":
                 await hub.start()
             for name, device in emulated.items():
                 configure_device(device, mode, name, hub.port)
-            if mode == "attach":
+            if mode == "attach" and fault != "offline-queue":
                 await until(lambda: all(d.subscriptions for d in emulated.values()), 20,
                             "the collectors to attach")
             traffic.start()
