@@ -7,7 +7,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -119,20 +119,24 @@ class BenchDatabase:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}"')
                 conn.execute(f'CREATE DATABASE "{self.pg_name}"')
 
-    def count(self, sql: str = "SELECT count(*) FROM events") -> int:
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """The rows of a read-only query."""
         if self.kind == "sqlite":
             conn = sqlite3.connect(f"file:{self.path / 'porteiro.db'}?mode=ro", uri=True,
                                    timeout=10)
             try:
-                return int(conn.execute(sql).fetchone()[0])
+                return [tuple(r) for r in conn.execute(sql).fetchall()]
             finally:
                 conn.close()
         import psycopg  # noqa: PLC0415
 
         with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={self.pg_name}"
                              ) as conn:
-            row = conn.execute(sql).fetchone()
-            return int(row[0]) if row else 0
+            return [tuple(r) for r in conn.execute(sql).fetchall()]
+
+    def count(self, sql: str = "SELECT count(*) FROM events") -> int:
+        rows = self.rows(sql)
+        return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 
     def drop(self) -> None:
         if self.kind == "postgresql":

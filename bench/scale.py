@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from _proc import BenchDatabase
 from _proc import cpu_s as _cpu_s
 from _proc import free_base as _free_base
 from _proc import free_port as _free_port
@@ -63,7 +64,6 @@ from _proc import kill as _kill
 from _proc import pct as _pct
 from _proc import proc_kib as _proc_kib
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 LEASE_SECONDS = 6.0
 PASSWORD = "admin123"  # the emulator's documented default login
 
@@ -254,29 +254,12 @@ def _tail(path: Path, lines: int = 30) -> str:
         return ""
 
 
-class Database:
-    """A fresh PostgreSQL database per run (created and dropped here)."""
+class Database(BenchDatabase):
+    """A fresh PostgreSQL database per run (created and dropped here), shared by the
+    run's hubs."""
 
-    def __init__(self, run: str) -> None:
-        self.name = f"porteiro_scale_{os.getpid()}_{run}"
-        self.url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.name}"
-
-    def create(self) -> None:
-        import psycopg  # noqa: PLC0415
-
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}"')
-            conn.execute(f'CREATE DATABASE "{self.name}"')
-
-    def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        import psycopg  # noqa: PLC0415
-
-        with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={self.name}"
-                             ) as conn:
-            return [tuple(r) for r in conn.execute(sql).fetchall()]
-
-    def count(self) -> int:
-        return int(self.rows("SELECT count(*) FROM events")[0][0])
+    def __init__(self, workdir: Path, run: str) -> None:
+        super().__init__("postgresql", workdir / f"db-{run}", f"porteiro_scale_{os.getpid()}_{run}")
 
     def stored_by_mode(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {
@@ -294,12 +277,6 @@ class Database:
     def leases(self) -> list[tuple[str, str, float]]:
         return [(str(n), str(o), float(x)) for n, o, x in self.rows(
             "SELECT name, owner, expires_at FROM leases WHERE name LIKE 'collector:%'")]
-
-    def drop(self) -> None:
-        import psycopg  # noqa: PLC0415
-
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
 def _devices_toml(push: int, attach: int, online: int, base: int) -> str:
@@ -338,7 +315,7 @@ class Hub:
         config.write_text(
             f'[hub]\nlisten = "127.0.0.1:{self.port}"\ninstance_id = "{self.name}"\n'
             f"lease_seconds = {LEASE_SECONDS}\nflush_interval = 1.0\n"
-            f'data_dir = "{data}"\ndatabase_url = "{db.url}"\n\n'
+            f'data_dir = "{data}"\ndatabase_url = "{db.url()}"\n\n'
             f"[people]\nauto_sync = false\n\n{devices}\n", encoding="utf-8")
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(  # noqa: S603
@@ -427,7 +404,7 @@ def run(instances: int, args: argparse.Namespace, workdir: Path, *, kill: bool
         ) -> dict[str, Any]:
     """One run: ``instances`` hubs, the emulated readers, the measurements."""
     label = f"{instances}x"
-    db = Database(label)
+    db = Database(workdir, label)
     hubs = [Hub(f"hub-{chr(97 + i)}", _free_port(), workdir) for i in range(instances)]
     result: dict[str, Any] = {"instances": instances}
     emulator: Emulator | None = None
@@ -505,7 +482,40 @@ def run(instances: int, args: argparse.Namespace, workdir: Path, *, kill: bool
             emulator.stop()
         with contextlib.suppress(Exception):
             db.drop()
+        result["log_notes"] = _log_notes(hubs)
+        _keep_logs(args.logs, label, [h.log for h in hubs] + [workdir / f"emu-{label}.log"])
     return result
+
+
+def _keep_logs(target: str | None, label: str, logs: list[Path]) -> None:
+    if not target:
+        return
+    Path(target).mkdir(parents=True, exist_ok=True)
+    for log in logs:
+        with contextlib.suppress(OSError):
+            shutil.copy(log, Path(target) / f"{label}-{log.name}")
+
+
+LOG_NOTES = {
+    "decided alone": "decided alone; both are stored",
+    "answered before stored": "answered before it was stored",
+    "tracebacks": "Traceback (most recent call last)",
+}
+"""Hub log lines counted per run: a Modo Online reader's own record whose verdict
+differs from the hub's (hub/online.py keeps both), replies that left before their
+commit, and any traceback."""
+
+
+def _log_notes(hubs: list[Hub]) -> dict[str, int]:
+    counts = dict.fromkeys(LOG_NOTES, 0)
+    for hub in hubs:
+        try:
+            text = hub.log.read_text(errors="replace")
+        except OSError:
+            continue
+        for name, needle in LOG_NOTES.items():
+            counts[name] += text.count(needle)
+    return counts
 
 
 def _ownership(db: Database, hubs: list[Hub], attach: int) -> dict[str, Any]:
@@ -684,6 +694,8 @@ def report(one: dict[str, Any] | None, two: dict[str, Any], args: argparse.Names
         print(f"  after the traffic stopped (drained in {res['drain']['drain_s']:.1f} s):")
         print("\n".join(lines))
         print(f"  nothing lost: {'yes' if not problems else 'NO: ' + '; '.join(problems)}")
+        notes = res.get("log_notes", {})
+        print("  hub logs: " + ", ".join(f"{LOG_NOTES[k]!r} x {v:,}" for k, v in notes.items()))
         ok = ok and not problems
     if one is None:
         return ok
@@ -706,6 +718,8 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=None)
     parser.add_argument("--no-baseline", action="store_true", help="skip the one-instance run")
     parser.add_argument("--check", action="store_true", help="exit 1 when a check fails")
+    parser.add_argument("--logs", default=None,
+                        help="copy the hubs' and the emulator's logs into this directory")
     # Internal: the emulator process.
     parser.add_argument("--role", choices=["main", "emu"], default="main",
                         help=argparse.SUPPRESS)
