@@ -30,7 +30,14 @@ up to its ``RemoteCheckTimeout`` for ``{"message", "code": "200", "auth"}``
 6. **Record.** The decision is stored as the access event, with the hub's verdict in
    ``Status``/``ErrorCode`` and ``data.PorteiroDecision`` holding the reason, who
    decided (engine, policy, fallback), the display message, the reader's own verdict
-   and the time taken.
+   and the time taken, under the presentation's key (not the verdict's).
+7. **Unanswered decisions.** A reader that got no answer in time decides alone and
+   later sends its own record of the presentation. The hub recognises it (the decision
+   was in flight, answered late, refused because it could not be stored, decided
+   before a restart or by another instance) and stores the passage once, or keeps the
+   record as an event of its own when the door did otherwise (logged). A decision that
+   cannot be stored before the deadline is refused (503), so the reader keeps its
+   record; one already answered is retried until the database takes it.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ import contextlib
 import importlib
 import inspect
 import logging
+import random
 import time
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
@@ -62,7 +70,7 @@ from porteiro.access.messages import display_message
 from porteiro.access.people import PersonType, verify_password
 from porteiro.codes import Direction, DoorMode, EventError, EventKind, OpenMethod
 from porteiro.events import AccessControlEvent, build_event
-from porteiro.exceptions import ConfigError
+from porteiro.exceptions import ConfigError, PorteiroError
 from porteiro.store import Occurrences
 from porteiro.store.identity import PresentationOccurrences, presentation_key
 from porteiro.wire.push import format_online_reply
@@ -177,9 +185,20 @@ class OnlineDecider:
         self._holidays = frozenset(date.fromisoformat(d) for d in config.access.holidays)
         self._doors: dict[str, dict[int, DoorRule]] = {}
         self._user_locks: dict[str, tuple[asyncio.Lock, int]] = {}
-        self._decided: dict[str, tuple[float, bool]] = {}
-        """Presentation key -> (when, granted) of the decisions of the last
-        ``live_window_seconds``, this instance's and (in a cluster) the others'."""
+        self._unconfirmed: dict[str, tuple[float, bool | None]] = {}
+        """Presentation key -> (when, granted) of the recent decisions whose answer may
+        not have reached the reader: refused (granted None) or late ones of this
+        instance, those of an earlier run of it and, in a cluster, the other
+        instances' (one of them may have died before answering). A request with one of
+        these keys is the reader's own record of that presentation, not a new one."""
+        self._numbering = PresentationOccurrences()
+        """Keys of this instance's decisions: a second identical presentation (same
+        second, card, door) answered by this instance is a decision of its own."""
+        self._in_flight: dict[str, tuple[float, bool | None]] = {}
+        """Presentation key -> (when, granted) of the decisions not answered yet: the
+        same presentation coming meanwhile is the reader's record (it gave up waiting)."""
+        self._own: dict[str, float] = {}
+        """In a cluster: the keys of this instance's decisions (not unconfirmed)."""
         self._policy: Callable[[PolicyRequest], Any] | None = None
         self._http: httpx.AsyncClient | None = None
         self.decisions = 0
@@ -196,7 +215,7 @@ class OnlineDecider:
             self.history.door_contact(device, door, is_open=status.startswith("open"))
         since = time.time() - self._settings.live_window_seconds
         for key, received, granted in self.hub.store.recent_keys("online", since):
-            self._decided[key] = (received, bool(granted))
+            self._unconfirmed[key] = (received, bool(granted))
 
     async def start(self) -> None:
         """Load the policy hook (a bad entry point fails the start, naming it)."""
@@ -218,9 +237,10 @@ class OnlineDecider:
         """Writer listener: passages and door contacts of every reader."""
         for row in rows:
             kind = row["kind"]
-            if kind == EventKind.ACCESS_CONTROL and row["source"] == "online":
-                self._note_decision(row["event_key"], row["received_at"],
-                                    granted=bool(row["granted"]))
+            if kind == EventKind.ACCESS_CONTROL and row["source"] == "online" \
+                    and self.hub.cluster is not None and row["event_key"] not in self._own:
+                self._unconfirm(row["event_key"], row["received_at"],
+                                granted=bool(row["granted"]))
             if kind == EventKind.ACCESS_CONTROL and row["granted"] and row["user_id"]:
                 self.history.record(row["user_id"], _direction(row["direction"]),
                                     row["ts"] or row["received_at"])
@@ -231,15 +251,10 @@ class OnlineDecider:
                 self.history.door_contact(row["device"], int(row["door"]),
                                           is_open=status.startswith("open"))
 
-    def _note_decision(self, key: str, when: float, *, granted: bool) -> None:
-        decided = self._decided
-        decided.setdefault(key, (when, granted))
-        horizon = time.time() - self._settings.live_window_seconds
-        while decided:  # oldest first (insertion order): forget what left the window
-            oldest = next(iter(decided))
-            if decided[oldest][0] >= horizon:
-                break
-            del decided[oldest]
+    def _unconfirm(self, key: str, when: float, *, granted: bool | None) -> None:
+        self._unconfirmed.pop(key, None)  # re-inserted last: the dict stays in time order
+        self._unconfirmed[key] = (when, granted)
+        _forget_before(self._unconfirmed, time.time() - self._settings.live_window_seconds)
 
     def _count_use(self, user_id: str) -> None:
         person = self.hub.people.directory.get(user_id)
@@ -351,14 +366,15 @@ class OnlineDecider:
         index = self.request_index(events, time.time())
         metrics = self.hub.metrics
         name = device.settings.name
-        key = ""
+        base = ""
         occurrences: Occurrences = PresentationOccurrences(live=True)
         if index is not None:
             request = events[index]
             assert isinstance(request, AccessControlEvent)  # noqa: S101  # request_index checks
-            key = presentation_key(name, request)
-            if key in self._decided:
-                if not self._replayed(device, request, self._decided[key]):
+            base = presentation_key(name, request)
+            unconfirmed = self._unconfirmed.get(base) or self._in_flight.get(base)
+            if unconfirmed is not None:
+                if not self._replayed(device, request, unconfirmed):
                     occurrences = Occurrences(live=True)  # a fact of its own: kept
                 index = None
         if index is None:
@@ -381,47 +397,105 @@ class OnlineDecider:
                            "[hub] online_default", device.settings.name)
             granted, message = self._default()
             decision_event = request
-        self._note_decision(key, time.time(), granted=granted)
         others = [e for i, e in enumerate(events) if i != index]
         if others:
             self.hub.spawn(self.hub.ingest(device, others, source="push",
                                            occurrences=PresentationOccurrences(live=True)),
                            "online-others")
-        store = self.hub.spawn(self.hub.ingest(device, [decision_event], source="online",
-                                               images=[images[index]],
-                                               occurrences=_Keyed(key)),
-                               "online-store")
+        key = self._numbering.key(name, request)
+        if self.hub.cluster is not None:
+            self._own[key] = time.time()
+            _forget_before(self._own, time.time() - self._settings.live_window_seconds)
+        self._in_flight[base] = (time.time(), granted)
+        try:
+            return await self._reply(device, decision_event, images[index], base=base,
+                                     key=key, granted=granted, message=message,
+                                     started=started)
+        finally:
+            self._in_flight.pop(base, None)
+
+    async def _reply(self, device: DeviceRuntime, decision_event: Event, image: bytes | None,
+                     *, base: str, key: str, granted: bool, message: str, started: float
+                     ) -> bytes:
+        """Store the decision (within the deadline if the database allows) and answer."""
+        name = device.settings.name
+        metrics = self.hub.metrics
+        budget = self._settings.deadline_ms / 1000
+        first_try: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        store = self.hub.spawn(self._store(device, decision_event, image, key,
+                                           first_try), "online-store")
         remaining = budget - (time.perf_counter() - started)
         try:
-            await asyncio.wait_for(asyncio.shield(store), max(0.0, remaining))
+            await asyncio.wait_for(asyncio.shield(first_try), max(0.0, remaining))
         except TimeoutError:
             _LOG.warning("Modo Online: the decision for %s answered before it was stored "
                          "(the database is slow); it is stored when the writer catches up",
-                         device.settings.name)
+                         name)
+        except Exception as exc:
+            # Not stored, not answered: refused, so the reader decides alone, keeps its
+            # own record and sends it when the hub answers again (nothing is lost).
+            store.cancel()
+            self._unconfirm(base, time.time(), granted=None)  # its record comes back
+            metrics.online_requests.labels(name, "unstored").inc()
+            raise DecisionNotStoredError(name, exc) from exc
         elapsed = time.perf_counter() - started
+        if elapsed >= device.settings.remote_check_timeout:
+            # The reader gave up waiting: it decides alone and sends its own record.
+            self._unconfirm(base, time.time(), granted=granted)
         metrics.online_requests.labels(device.settings.name,
                                        "granted" if granted else "denied").inc()
         metrics.online_decision_seconds.observe(elapsed)
         self.decisions += 1
         return format_online_reply(granted=granted, message=message)
 
+    async def _store(self, device: DeviceRuntime, event: Event, image: bytes | None,
+                     key: str, first_try: asyncio.Future[None]) -> None:
+        """Store a decision; ``first_try`` tells :meth:`answer` how the first attempt
+        went. A decision already answered is retried until the database takes it (the
+        reader will not send it again); one refused is cancelled here by the caller."""
+        delay = 0.5
+        while True:
+            try:
+                await self.hub.ingest(device, [event], source="online", images=[image],
+                                      occurrences=_Keyed(key))
+            except Exception as exc:  # noqa: BLE001  # whatever the database says, retried
+                if not first_try.done():
+                    first_try.set_exception(exc)
+                    first_try.exception()  # retrieved: answer() may have stopped waiting
+                    _LOG.warning("Modo Online: storing the decision for %s failed (%s); "
+                                 "retried until the database takes it",
+                                 device.settings.name, exc)
+                await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311  # jitter
+                delay = min(delay * 2, 30.0)
+                continue
+            if not first_try.done():
+                first_try.set_result(None)
+            elif delay > 0.5:
+                _LOG.info("Modo Online: the decision for %s is stored after all",
+                          device.settings.name)
+            return
+
     def _replayed(self, device: DeviceRuntime, record: AccessControlEvent,
-                  decided: tuple[float, bool]) -> bool:
+                  decided: tuple[float, bool | None]) -> bool:
         """The reader sent a presentation the hub already decided: its own record, after
         the hub's reply failed to reach it in time (so it decided alone). True when the
-        reader applied the hub's verdict anyway (one event); False when the door did
-        otherwise, which is stored as an event of its own (what the door did is
-        evidence, next to what the hub decided)."""
+        reader applied the hub's verdict anyway, or the hub's decision was never stored
+        (one event); False when the door did otherwise, which is stored as an event of
+        its own (what the door did is evidence, next to what the hub decided)."""
         when, granted = decided
         ago = time.time() - when
+        name = device.settings.name
+        if granted is None:
+            _LOG.info("%s sent its own record of a request the hub refused %.1f s earlier "
+                      "(the decision could not be stored): stored now", name, ago)
+            return True
         if record.granted is None or record.granted == granted:
             _LOG.info("%s sent its own record of a presentation the hub decided %.1f s "
-                      "earlier, with the same verdict: stored once", device.settings.name,
-                      ago)
+                      "earlier, with the same verdict: stored once", name, ago)
             return True
         _LOG.warning("%s %s a presentation the hub %s %.1f s earlier: the hub's reply did "
-                     "not reach it in time and it decided alone; both are stored",
-                     device.settings.name, "granted" if record.granted else "denied",
+                     "not reach it in time and it decided alone; both are stored", name,
+                     "granted" if record.granted else "denied",
                      "granted" if granted else "denied", ago)
         return False
 
@@ -581,6 +655,16 @@ class OnlineDecider:
         return payload
 
 
+class DecisionNotStoredError(PorteiroError):
+    """A Modo Online decision could not be stored in time, so it was not answered: the
+    reader decides alone and sends its own record later (the device-facing endpoint
+    answers 503)."""
+
+    def __init__(self, device: str, cause: BaseException) -> None:
+        super().__init__(f"the decision for {device} could not be stored: {cause}")
+        self.device = device
+
+
 class _Keyed(Occurrences):
     """The key of a decision, computed from the request as the reader sent it (the
     stored event carries the hub's verdict and may name the user the reader did not)."""
@@ -591,6 +675,16 @@ class _Keyed(Occurrences):
 
     def key(self, device: str, event: Event) -> str:  # noqa: ARG002  # fixed
         return self._key
+
+
+def _forget_before(recent: dict[str, Any], horizon: float) -> None:
+    """Drop the entries (oldest first, by insertion) noted before ``horizon``."""
+    while recent:
+        oldest = next(iter(recent))
+        noted = recent[oldest]
+        if (noted[0] if isinstance(noted, tuple) else noted) >= horizon:
+            return
+        del recent[oldest]
 
 
 def _verdict(result: _Verdict) -> PolicyVerdict | None:

@@ -28,6 +28,7 @@ from fastapi.responses import Response
 from porteiro.events import build_event
 from porteiro.exceptions import MalformedInputError
 from porteiro.hub.hub import normalise_mac
+from porteiro.hub.online import DecisionNotStoredError
 from porteiro.store import Occurrences
 from porteiro.wire.push import KEEPALIVE_REPLY, PUSH_REPLY, parse_push_body
 
@@ -137,7 +138,13 @@ def _push_handler(hub: Hub) -> _PushHandler:
             images[0] = push.images[0]
         if device.settings.mode == "online":
             hub.contact(device)
-            return 200, await hub.online.answer(device, push.events, events, images), _JSON
+            try:
+                return 200, await hub.online.answer(device, push.events, events, images), _JSON
+            except DecisionNotStoredError as exc:
+                _LOG.warning("Modo Online request of %s refused with 503: %s (the reader "
+                             "decides alone and sends its record later)",
+                             device.settings.name, exc)
+                return 503, b"Service Unavailable: the event store is unavailable", _TEXT
         # A fresh numbering per body: identical events within it are kept apart, a
         # resent body is stored once; events without a time of their own (``_Button_``)
         # are keyed by the second they arrived, so two presses in two posts are two.
