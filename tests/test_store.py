@@ -167,6 +167,31 @@ async def test_writer_ids_with_duplicates_and_failures(store: Store) -> None:
         writer.close()
 
 
+async def test_one_event_twice_in_one_batch_with_its_image(store: Store) -> None:
+    """The same event twice in one batch, each copy with its image (a reader resending
+    a push while the first is still waiting for its commit): stored once with one
+    snapshot, and the batch -- another device's event in it too -- commits."""
+    writer = Writer(store)
+    writer.start()
+    try:
+        device_id = store.ensure_device("portaria", host="10.0.0.5", mode="push")
+        other_id = store.ensure_device("garagem", host="10.0.0.6", mode="push")
+        face = build_event(RawEvent("AccessControl", "Pulse", 0, {**ACCESS, "Method": 15}))
+        other = build_event(RawEvent("AccessControl", "Pulse", 0, {**ACCESS, "UserID": "7"}))
+        results = await asyncio.gather(
+            writer.write(device_id, "portaria", [face], source="push", images=[b"\xff\xd8 1"]),
+            writer.write(device_id, "portaria", [face], source="push", images=[b"\xff\xd8 2"]),
+            writer.write(other_id, "garagem", [other], source="push", images=[b"\xff\xd8 3"]))
+        assert sorted((r.inserted, r.duplicates) for r in results) == [(0, 1), (1, 0), (1, 0)]
+        assert store.count_events() == 2
+        with store.engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(snapshots)
+                                ).scalar() == 2
+        assert writer.failures == 0
+    finally:
+        writer.close()
+
+
 def test_event_keys_are_pinned() -> None:
     """Keys are stored: the same event must hash to the same key in every release."""
     access = build_event(RawEvent("AccessControl", "Pulse", 0, ACCESS))

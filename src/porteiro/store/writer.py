@@ -349,9 +349,7 @@ class Writer:
                               if r["event_key"] not in ids and r["rec_no"] is not None]
                 if backfilled:  # the record log knows the number a live copy lacked
                     cursor.executemany(_SQLITE_BACKFILL, backfilled)
-                images = [(ids[row["event_key"]], image) for job in jobs
-                          for row, image in zip(job.rows, job.images, strict=True)
-                          if image and row["event_key"] in ids]
+                images = _snapshots(jobs, ids)
                 if images:
                     cursor.executemany(_SQLITE_SNAPSHOT, images)
                 cursor.execute("COMMIT")
@@ -530,9 +528,7 @@ class Writer:
                               if r["event_key"] not in ids and r["rec_no"] is not None]
                 if backfilled:  # the record log knows the number a live copy lacked
                     await cursor.executemany(_PG_BACKFILL, backfilled)
-                images = [(ids[row["event_key"]], image) for job in jobs
-                          for row, image in zip(job.rows, job.images, strict=True)
-                          if image and row["event_key"] in ids]
+                images = _snapshots(jobs, ids)
                 if images:
                     await cursor.executemany(_PG_SNAPSHOT, images)
         return self._results(jobs, all_rows, ids)
@@ -576,6 +572,23 @@ class Writer:
         conn, self._aconn = self._aconn, None
         if conn is not None:
             conn.pgconn.finish()
+
+
+def _snapshots(jobs: list[_Job], ids: dict[str, int]) -> list[tuple[int, bytes]]:
+    """(event id, image) for the new rows of a batch: one per event. The same event
+    may come twice in one batch, each with its image (a reader resending a push whose
+    answer it did not get while the first is still waiting for its commit; a Modo Online
+    decision and the reader's own record of it): the first image is kept, as the first
+    row is. A second insert for that id would break the snapshots' primary key and fail
+    the whole batch, every other waiter's events with it."""
+    out: dict[int, bytes] = {}
+    for job in jobs:
+        for row, image in zip(job.rows, job.images, strict=True):
+            if image:
+                new_id = ids.get(row["event_key"])
+                if new_id is not None and new_id not in out:
+                    out[new_id] = image
+    return list(out.items())
 
 
 _SQLITE_BACKFILL = "UPDATE events SET rec_no = ? WHERE event_key = ? AND rec_no IS NULL"
