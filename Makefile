@@ -57,6 +57,7 @@ FUZZ_TIME ?= 60
 FUZZ_TARGETS := $(wildcard fuzz/fuzz_*.py)
 
 fuzz: $(STAMP)  ## fuzz every parser: atheris targets (FUZZ_TIME s each), then hypothesis at 20,000 examples
+	@$(BIN)/python -c 'import atheris' 2>/dev/null || $(BIN)/pip install -q atheris || true
 	@if $(BIN)/python -c 'import atheris' 2>/dev/null; then \
 	  mkdir -p fuzz/artifacts; \
 	  for target in $(FUZZ_TARGETS); do \
