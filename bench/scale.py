@@ -32,6 +32,11 @@ Measured, after every attach collector is connected:
   events emitted while no collector was connected are not in that log, on a real reader
   as here, and are reported apart).
 
+Traffic: the realistic mix of :mod:`porteiro.emulator.traffic` (cards, faces, denials,
+door contacts, exit buttons, alarms), each reader acting at most once per second of its
+clock so that no two of its events are identical (see :func:`_fleet_traffic`): a
+missing event is then a loss, not the documented limit on identical events.
+
 The baseline, measured in the same run: the same readers and the same load against ONE
 instance; printed as ratios (events/s and p99 of two instances against one).
 """
@@ -44,6 +49,7 @@ import contextlib
 import json
 import math
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -81,7 +87,6 @@ async def _emu_main(args: argparse.Namespace) -> None:  # noqa: PLR0915
     """Host the readers; obey JSON commands, one per stdin line, one JSON reply each."""
     from porteiro.emulator import EmulatedDevice, EmulatorHost, make_state  # noqa: PLC0415
     from porteiro.emulator import uplink as uplink_mod  # noqa: PLC0415
-    from porteiro.emulator.traffic import run_fleet_traffic  # noqa: PLC0415
 
     kinds = ("push", "attach", "online")
     counts = {k: {"events": 0, "access": 0} for k in kinds}
@@ -153,8 +158,8 @@ async def _emu_main(args: argparse.Namespace) -> None:  # noqa: PLR0915
             command = json.loads(await commands.get())
             cmd = command["cmd"]
             if cmd == "traffic":
-                traffic = asyncio.create_task(run_fleet_traffic(host.devices,
-                                                                rate=command["rate"], seed=1))
+                traffic = asyncio.create_task(_fleet_traffic(host.devices,
+                                                             rate=command["rate"], seed=1))
                 reply({"ok": True})
             elif cmd == "stop":
                 if traffic is not None:
@@ -195,6 +200,47 @@ async def _emu_main(args: argparse.Namespace) -> None:  # noqa: PLR0915
         if traffic is not None:
             traffic.cancel()
         await host.close()
+
+
+async def _fleet_traffic(devices: list[Any], *, rate: float, seed: int) -> None:
+    """:func:`porteiro.emulator.traffic.run_fleet_traffic`'s mix and pace (``rate``
+    actions/s on each reader, from one task), with every event told apart from every
+    other: a reader never acts twice in one second of its clock.
+
+    Two identical events of one reader in one second (one card at one door, two presses
+    of one exit button) sent in separate POSTs are taken for a resend and stored once
+    (docs/reliability.md, "Known limits"). The fleet loop gives each reader an action
+    about every ``1 / rate`` s, but when it stalls on a loaded box it catches up in a
+    burst, and a reader may then act twice in one second (3 events in 37,948 were
+    merged so in one run). Such an action waits for the reader's next second instead,
+    so an event missing at the end is a real loss, never that documented limit. (As
+    ``faults/matrix.py`` gives every presentation a card number of its own; here the
+    realistic mix is kept: faces, exit buttons, door contacts, alarms.) ``rate`` above
+    1 is therefore at most 1 per reader.
+    """
+    from porteiro.emulator.traffic import populate, step  # noqa: PLC0415
+
+    rng = random.Random(seed)  # simulation, not cryptography
+    for device in devices:
+        populate(device)
+    total_rate = rate * len(devices)
+    last_second: dict[int, int] = {}
+    waiting: list[int] = []
+    start = time.monotonic()
+    done = 0
+    while True:
+        due = int((time.monotonic() - start) * total_rate) + 1
+        queue, waiting = waiting + [i % len(devices) for i in range(done, due)], []
+        done = max(done, due)
+        for index in queue:
+            device = devices[index]
+            second = int(device.now())
+            if last_second.get(index) == second:
+                waiting.append(index)  # its next second
+                continue
+            last_second[index] = second
+            step(device, rng)
+        await asyncio.sleep(0.02)
 
 
 class Emulator:
@@ -459,6 +505,8 @@ def run(instances: int, args: argparse.Namespace, workdir: Path, *, kill: bool
         result["hub_rss_mb"] = {h.name: _proc_kib(h.proc.pid, "VmRSS") / 1024
                                 for h in hubs if h.proc}
         result["emulator_rss_mb"] = _proc_kib(emulator.proc.pid, "VmRSS") / 1024
+        result["connections"] = db.count(  # the hubs' (this query's own not counted)
+            "SELECT count(*) - 1 FROM pg_stat_activity WHERE datname = current_database()")
 
         # -- exactly one collector per attach reader
         result["ownership"] = _ownership(db, hubs, args.attach)
@@ -469,6 +517,11 @@ def run(instances: int, args: argparse.Namespace, workdir: Path, *, kill: bool
         # -- nothing lost: stop the traffic, let every queue drain, compare
         emulator.send(cmd="stop")
         result["drain"] = _drain(db, emulator, hubs)
+        table, database, rows = db.rows(
+            "SELECT pg_total_relation_size('events'), pg_database_size(current_database()),"
+            " count(*) FROM events")[0]
+        result["size"] = {"events_bytes": int(table), "database_bytes": int(database),
+                          "rows": int(rows)}
     except Exception:
         for hub in hubs:
             print(f"--- {hub.name}:\n{_tail(hub.log)}", file=sys.stderr)
@@ -598,9 +651,16 @@ def _drain(db: Database, emulator: Emulator, hubs: list[Hub]) -> dict[str, Any]:
             break
         time.sleep(0.5)
     stored = db.stored_by_mode()
+    kept_apart = db.count(
+        "SELECT count(*) FROM events a JOIN events b ON b.device_id = a.device_id "
+        "AND b.ts = a.ts AND b.code = 'AccessControl' AND b.source <> 'online' "
+        "AND b.door IS NOT DISTINCT FROM a.door AND b.direction IS NOT DISTINCT FROM "
+        "a.direction AND coalesce(b.card_no, '') = coalesce(a.card_no, '') "
+        "AND b.granted IS DISTINCT FROM a.granted "
+        "WHERE a.code = 'AccessControl' AND a.source = 'online'")
     alive = [h for h in hubs if h.alive()]
     return {"generated": {k: stats[k] for k in ("push", "attach", "online")},
-            "stored": stored, "drain_s": time.monotonic() - started,
+            "stored": stored, "kept_apart": kept_apart, "drain_s": time.monotonic() - started,
             "alive": [h.name for h in alive]}
 
 
@@ -608,31 +668,44 @@ def _drain(db: Database, emulator: Emulator, hubs: list[Hub]) -> dict[str, Any]:
 
 
 def _losses(drain: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """(lines, problems): generated against stored, per mode."""
+    """(lines, problems): generated against stored, per mode and per event code (a loss
+    in one code cannot hide behind a duplicate in another)."""
     lines, problems = [], []
     gen, stored = drain["generated"], drain["stored"]
     for kind in ("push", "online"):
         g, s = gen[kind]["events"], stored[kind]["events"]
         lines.append(f"  {kind:6}: generated {g:,}, stored {s:,}, left in the readers' "
                      f"upload queues {gen[kind]['pending']:,}")
-        if s != g:
-            diff = {code: (n, stored[kind].get("codes", {}).get(code, 0))
-                    for code, n in gen[kind]["codes"].items()
-                    if n != stored[kind].get("codes", {}).get(code, 0)}
+        codes_g, codes_s = gen[kind]["codes"], stored[kind].get("codes", {})
+        diff = {code: (codes_g.get(code, 0), codes_s.get(code, 0))
+                for code in sorted(set(codes_g) | set(codes_s))
+                if codes_g.get(code, 0) != codes_s.get(code, 0)}
+        if diff:
             lines.append(f"          by code, generated/stored: {diff}")
-        # Known store bug (reported, not fixed here): a pushed _Button_ event has no
-        # time of its own, so its key is the same for every press of that door and the
-        # store keeps only the first (src/porteiro/store/identity.py, live=False).
-        merged = max(0, gen[kind]["codes"].get("_Button_", 0)
-                     - stored[kind].get("codes", {}).get("_Button_", 0))
+        # A pushed _Button_ event has no time of its own: the hub keys it by the second
+        # it arrived (src/porteiro/store/identity.py, live=True), so two presses of one
+        # door that arrive in the same second (a reader's backlog draining) are merged.
+        # Counted apart: a limit of the event identity, not a loss of the scale-out.
+        merged = max(0, codes_g.get("_Button_", 0) - codes_s.get("_Button_", 0))
         if merged:
             lines.append(f"          {merged:,} _Button_ event(s) merged by the store's event "
-                         "identity (a store bug, not a scale-out loss: counted apart)")
-            g -= merged
-        if s < g:
-            problems.append(f"{kind}: {g - s:,} event(s) lost")
-        elif s > g:
-            problems.append(f"{kind}: {s - g:,} event(s) stored twice")
+                         "identity (no time of their own; counted apart)")
+        lost = sum(max(0, n - codes_s.get(code, 0)) for code, n in codes_g.items()
+                   if code != "_Button_")
+        extra = {code: max(0, n - codes_g.get(code, 0)) for code, n in codes_s.items()}
+        apart = drain.get("kept_apart", 0) if kind == "online" else 0
+        if apart:
+            # hub/online.py: the hub decided a presentation, its answer did not reach the
+            # reader, which decided otherwise and sent its own record: what the hub
+            # decided and what the door did are both kept, with a warning in the log.
+            lines.append(f"          {apart:,} presentation(s) stored as two access events "
+                         "by design (the hub's decision and the reader's own, different "
+                         "verdict: the answer did not reach the reader in time)")
+            extra["AccessControl"] = max(0, extra.get("AccessControl", 0) - apart)
+        if lost:
+            problems.append(f"{kind}: {lost:,} event(s) lost")
+        if sum(extra.values()):
+            problems.append(f"{kind}: {sum(extra.values()):,} event(s) stored twice")
     g, s = gen["attach"]["access"], stored["attach"]["access"]
     gap = gen["attach"]["events"] - gen["attach"]["access"] - (
         stored["attach"]["events"] - stored["attach"]["access"])
@@ -668,7 +741,8 @@ def report(one: dict[str, Any] | None, two: dict[str, Any], args: argparse.Names
               f"decision p99 (readers' side) {res['online_p99_ms']:.1f} ms")
         cpu = ", ".join(f"{k} {v * 100:.0f}% CPU {res['hub_rss_mb'][k]:.0f} MB"
                         for k, v in res["hub_cpu"].items())
-        print(f"  hubs: {cpu}")
+        print(f"  hubs: {cpu}; PostgreSQL connections of the hubs "
+              f"{res.get('connections', 0):,}")
         own = res["ownership"]
         owners = ", ".join(f"{k} {v}" for k, v in sorted(own["owners"].items()))
         print(f"  collector leases: {owners}; exactly one collector per attach reader: "
@@ -694,6 +768,11 @@ def report(one: dict[str, Any] | None, two: dict[str, Any], args: argparse.Names
         print(f"  after the traffic stopped (drained in {res['drain']['drain_s']:.1f} s):")
         print("\n".join(lines))
         print(f"  nothing lost: {'yes' if not problems else 'NO: ' + '; '.join(problems)}")
+        size = res.get("size")
+        if size and size["rows"]:
+            print(f"  store: {size['rows']:,} events; table events with its indexes "
+                  f"{size['events_bytes'] / size['rows']:,.0f} bytes/event, the whole "
+                  f"database {size['database_bytes'] / size['rows']:,.0f} bytes/event")
         notes = res.get("log_notes", {})
         print("  hub logs: " + ", ".join(f"{LOG_NOTES[k]!r} x {v:,}" for k, v in notes.items()))
         ok = ok and not problems
@@ -713,7 +792,8 @@ def main() -> int:
                              "25%% attach, 5%% Modo Online")
     parser.add_argument("--quick", action="store_true", help="200 readers, short windows")
     parser.add_argument("--rate", type=float, default=None,
-                        help="actions/s per reader (default 1.0)")
+                        help="actions/s per reader (default and most 1.0: a reader acts at "
+                             "most once per second, so every event can be told apart)")
     parser.add_argument("--seconds", type=float, default=None, help="measured window")
     parser.add_argument("--warmup", type=float, default=None)
     parser.add_argument("--no-baseline", action="store_true", help="skip the one-instance run")
@@ -742,6 +822,8 @@ def main() -> int:
     args.attach = round(total * 0.25)
     args.online = total - args.push - args.attach
     args.rate = args.rate if args.rate is not None else 1.0
+    if not 0 < args.rate <= 1:
+        parser.error("--rate must be above 0 and at most 1 (see _fleet_traffic)")
     args.seconds = args.seconds or (5.0 if args.quick else 20.0)
     args.warmup = args.warmup if args.warmup is not None else (3.0 if args.quick else 5.0)
     print(f"scale-out benchmark: {total:,} readers ({args.push:,} push, {args.attach:,} attach,"

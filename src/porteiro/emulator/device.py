@@ -221,19 +221,25 @@ class EmulatedDevice:
         return decide(self.rules(), presentation, now=self.now(), history=self.history,
                       open_doors=frozenset(self.door_contact_open))
 
-    def present(self, presentation: Presentation) -> Decision:
-        """Someone presents credentials at a reader: decide, emit, unlock if granted."""
+    def present(self, presentation: Presentation, *, presented: float | None = None
+                ) -> Decision:
+        """Someone presents credentials at a reader: decide, emit, unlock if granted.
+        ``presented`` is the device time of the presentation (now when not given)."""
         decision = self.decide(presentation)
-        self._apply(decision, presentation, self.now())
+        self._apply(decision, presentation, self.now() if presented is None else presented)
         return decision
 
-    async def present_async(self, presentation: Presentation) -> Decision:
-        """Like :meth:`present`, but in Modo Online the server decides (see uplink)."""
+    async def present_async(self, presentation: Presentation, *,
+                            presented: float | None = None) -> Decision:
+        """Like :meth:`present`, but in Modo Online the server decides (see uplink).
+        ``presented`` is the device time of the presentation (now when not given; a
+        caller that runs this as a task passes the time it was presented, which a busy
+        event loop may otherwise push into a later second)."""
         if (self.device_mode() != 2 or self.uplink is None or self.uplink.server() is None
                 or presentation.exit_button or presentation.remote):
-            return self.present(presentation)
+            return self.present(presentation, presented=presented)
         local = self.decide(presentation)
-        presented = self.now()
+        presented = self.now() if presented is None else presented
         decision, message = await self.uplink.ask_server(presentation, local, presented)
         if message is not None:
             self.online_messages.append(message)

@@ -54,10 +54,12 @@ def populate(device: EmulatedDevice, people: int = 50, *, seed: int = 1) -> None
 
 def _present(device: EmulatedDevice, presentation: Presentation) -> None:
     """Someone presents: in Modo Online the reader asks its server (a tracked task, so
-    a slow server does not hold the traffic of the other readers)."""
+    a slow server does not hold the traffic of the other readers; the presentation
+    bears the time it happened, not the time the task got to run)."""
     if device.device_mode() == 2 and device.uplink is not None \
             and device.uplink.server() is not None:
-        device.track(asyncio.get_running_loop().create_task(device.present_async(presentation)))
+        device.track(asyncio.get_running_loop().create_task(
+            device.present_async(presentation, presented=device.now())))
     else:
         device.present(presentation)
 
