@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
+    from porteiro.events import Event
     from porteiro.store import Store
 
 
@@ -186,6 +187,57 @@ async def test_a_cluster_shares_events_history_and_people(tmp_path: Path,
         denied = await second.online.answer(second.devices["catraca"], [event],
                                             [build_event(event)], [None])
         assert b'"auth": "false"' in denied  # anti-passback across instances
+    finally:
+        for hub in hubs:
+            await hub.stop()
+
+
+async def test_a_cluster_feed_wakes_on_notifications_and_polls_without(
+        tmp_path: Path, database_url: str) -> None:
+    """Each writer NOTIFYs after a committed batch and the feeds LISTEN: an event stored
+    by one instance reaches the other long before its fallback read; a feed without
+    notifications still gets every event by polling."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a cluster shares a PostgreSQL database")
+    hubs = []
+    for name in ("a", "b"):
+        hub = Hub(HubConfig.model_validate({
+            "hub": {"data_dir": str(tmp_path / name), "database_url": database_url,
+                    "instance_id": name, "cluster": True},
+            "people": {"auto_sync": False},
+            "devices": [{"name": "porta", "host": "127.0.0.1", "mode": "push"}]}))
+        hubs.append(hub)
+    polling, listening = hubs
+    assert polling.cluster is not None
+    assert listening.cluster is not None
+    polling.cluster.listen = False  # polls every poll_interval (0.2 s)
+    listening.cluster.idle_interval = 60.0  # only a notification wakes it in this test
+    for hub in hubs:
+        await hub.start()
+    try:
+        async def until(condition: Callable[[], bool]) -> None:
+            while not condition():
+                await asyncio.sleep(0.02)
+
+        await asyncio.wait_for(until(lambda: listening.cluster is not None
+                                     and listening.cluster.listening), 5)
+        assert not polling.cluster.listening
+        now = int(time.time())
+
+        def door(index: int) -> list[Event]:
+            return [build_event(RawEvent("DoorStatus", "Pulse", 0, {
+                "Door": 0, "Name": f"Door{index}", "Status": "Open", "UTC": now + index}))]
+
+        for index, (writer, reader) in enumerate(((polling, listening),
+                                                  (listening, polling))):
+            with reader.bus.subscribe() as live:
+                await asyncio.sleep(0.3)  # the feed is waiting again
+                started = time.monotonic()
+                await writer.ingest(writer.devices["porta"], door(index), source="push")
+                row = await asyncio.wait_for(live.queue.get(), 5)
+                assert row["source"] == "push"
+                assert time.monotonic() - started < 2.0
+        assert listening.cluster.notifications >= 1
     finally:
         for hub in hubs:
             await hub.stop()

@@ -457,6 +457,8 @@ class Writer:
                 jobs = []
                 if inserted_rows:
                     self._notify(inserted_rows)
+                    if self.store.several_writers:
+                        await self._announce()
         except BaseException:  # cancelled (the loop is going away): nobody is left hanging
             for job in jobs + self._pending:
                 job.future.cancel()
@@ -478,6 +480,17 @@ class Writer:
                     _LOG.exception("commit listener %r failed", callback)
             else:
                 loop.call_soon_threadsafe(_deliver, ([], [callback]), rows)
+
+    async def _announce(self) -> None:
+        """Cluster: ``NOTIFY`` the instances' feeds that a batch was committed (after
+        its waiters were answered; the feeds also poll, so a failure only delays)."""
+        conn = self._aconn
+        if conn is None or conn.closed:
+            return
+        try:
+            await conn.execute(_PG_NOTIFY)
+        except psycopg.Error as exc:
+            _LOG.debug("NOTIFY after a commit failed: %s", exc)
 
     async def _async_connection(self) -> psycopg.AsyncConnection[Any]:
         if self._aconn is None or self._aconn.closed:
@@ -595,6 +608,8 @@ _SQLITE_BACKFILL = "UPDATE events SET rec_no = ? WHERE event_key = ? AND rec_no 
 _SQLITE_SNAPSHOT = "INSERT INTO snapshots (event_id, content) VALUES (?, ?)"
 _PG_BACKFILL = "UPDATE events SET rec_no = %s WHERE event_key = %s AND rec_no IS NULL"
 _PG_SNAPSHOT = "INSERT INTO snapshots (event_id, content) VALUES (%s, %b)"
+_PG_NOTIFY = "NOTIFY porteiro_events"
+"""Cluster mode: a batch was committed (``porteiro.hub.cluster.CHANNEL``)."""
 
 
 _Delivery = tuple[list[tuple["asyncio.Future[StoredBatch]", StoredBatch]],
