@@ -655,3 +655,40 @@ async def test_an_answered_decision_is_stored_when_the_database_is_back(site: Si
         assert failures == 2
     finally:
         hub.ingest = original  # type: ignore[method-assign]
+
+
+async def test_other_events_of_a_request_are_stored_even_when_a_write_fails(
+        site: Site) -> None:
+    """A request POST may carry door or alarm events too: answered once the decision is
+    stored, they are retried until the database takes them (the reader will not send
+    them again)."""
+    hub = site.hub
+    await _people(hub, {"user_id": "1", "cards": ["AA000001"]})
+    original = hub.ingest
+    failures = 0
+
+    async def failing_once(*args: Any, **kwargs: Any) -> Any:
+        nonlocal failures
+        if kwargs.get("source") == "push" and failures == 0:
+            failures += 1
+            raise RuntimeError("database unreachable")
+        return await original(*args, **kwargs)
+
+    hub.ingest = failing_once  # type: ignore[method-assign]
+    try:
+        utc = int(time.time())
+        access = {"CardNo": "AA000001", "UserID": "", "Door": 0, "UTC": utc, "Method": 1,
+                  "Type": "Entry", "Status": 0, "ErrorCode": 16}
+        body, ctype = format_push_body(
+            [RawEvent("AccessControl", "Pulse", 0, access),
+             RawEvent("DoorStatus", "Pulse", 0, {"Door": 0, "Status": "Open", "UTC": utc})],
+            time="01-01-2026 00:00:00")
+        async with httpx.AsyncClient(base_url=site.url) as http:
+            reply = await http.post("/notification/entrada", content=body,
+                                    headers={"Content-Type": ctype})
+        assert reply.status_code == 200  # the answer waited for the decision only
+        await _until(lambda: sorted(r["kind"] for r in hub.store.list_events())
+                     == ["access_control", "door_status"], timeout=10)
+        assert failures == 1
+    finally:
+        hub.ingest = original  # type: ignore[method-assign]

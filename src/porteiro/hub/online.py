@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import inspect
 import logging
@@ -397,33 +398,31 @@ class OnlineDecider:
                            "[hub] online_default", device.settings.name)
             granted, message = self._default()
             decision_event = request
-        others = [e for i, e in enumerate(events) if i != index]
-        if others:
-            self.hub.spawn(self.hub.ingest(device, others, source="push",
-                                           occurrences=PresentationOccurrences(live=True)),
-                           "online-others")
         key = self._numbering.key(name, request)
+        writes = [_Write([decision_event], [images[index]], "online", {id(decision_event): key})]
+        others = [e for i, e in enumerate(events) if i != index]
+        if others:  # door status, alarms in the same POST: keyed now, so a retry is a resend
+            numbering = PresentationOccurrences(live=True)
+            writes.append(_Write(others, [None] * len(others), "push",
+                                 {id(e): numbering.key(name, e) for e in others}))
         if self.hub.cluster is not None:
             self._own[key] = time.time()
             _forget_before(self._own, time.time() - self._settings.live_window_seconds)
         self._in_flight[base] = (time.time(), granted)
         try:
-            return await self._reply(device, decision_event, images[index], base=base,
-                                     key=key, granted=granted, message=message,
-                                     started=started)
+            return await self._reply(device, writes, base=base, granted=granted,
+                                     message=message, started=started)
         finally:
             self._in_flight.pop(base, None)
 
-    async def _reply(self, device: DeviceRuntime, decision_event: Event, image: bytes | None,
-                     *, base: str, key: str, granted: bool, message: str, started: float
-                     ) -> bytes:
+    async def _reply(self, device: DeviceRuntime, writes: list[_Write], *, base: str,
+                     granted: bool, message: str, started: float) -> bytes:
         """Store the decision (within the deadline if the database allows) and answer."""
         name = device.settings.name
         metrics = self.hub.metrics
         budget = self._settings.deadline_ms / 1000
         first_try: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        store = self.hub.spawn(self._store(device, decision_event, image, key,
-                                           first_try), "online-store")
+        store = self.hub.spawn(self._store(device, writes, first_try), "online-store")
         remaining = budget - (time.perf_counter() - started)
         try:
             await asyncio.wait_for(asyncio.shield(first_try), max(0.0, remaining))
@@ -448,22 +447,31 @@ class OnlineDecider:
         self.decisions += 1
         return format_online_reply(granted=granted, message=message)
 
-    async def _store(self, device: DeviceRuntime, event: Event, image: bytes | None,
-                     key: str, first_try: asyncio.Future[None]) -> None:
-        """Store a decision; ``first_try`` tells :meth:`answer` how the first attempt
-        went. A decision already answered is retried until the database takes it (the
-        reader will not send it again); one refused is cancelled here by the caller."""
+    async def _store(self, device: DeviceRuntime, writes: list[_Write],
+                     first_try: asyncio.Future[None]) -> None:
+        """Store a decision (and the other events of its POST); ``first_try`` tells
+        :meth:`answer` how the first attempt went. A decision already answered is
+        retried until the database takes it (the reader will not send it again); one
+        refused is cancelled here by the caller."""
         delay = 0.5
+        pending = list(writes)
         while True:
             try:
-                await self.hub.ingest(device, [event], source="online", images=[image],
-                                      occurrences=_Keyed(key))
+                while pending:
+                    write = pending[0]
+                    await self.hub.ingest(device, write.events, source=write.source,
+                                          images=write.images,
+                                          occurrences=_Keyed(write.keys))
+                    pending.pop(0)
+                    if not first_try.done():  # the decision (first) is stored: answer
+                        first_try.set_result(None)
             except Exception as exc:  # noqa: BLE001  # whatever the database says, retried
                 if not first_try.done():
                     first_try.set_exception(exc)
                     first_try.exception()  # retrieved: answer() may have stopped waiting
-                    _LOG.warning("Modo Online: storing the decision for %s failed (%s); "
-                                 "retried until the database takes it",
+                if delay == 0.5:  # once per write, not once per attempt
+                    _LOG.warning("Modo Online: storing the events of a request of %s "
+                                 "failed (%s); retried until the database takes them",
                                  device.settings.name, exc)
                 await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311  # jitter
                 delay = min(delay * 2, 30.0)
@@ -471,8 +479,8 @@ class OnlineDecider:
             if not first_try.done():
                 first_try.set_result(None)
             elif delay > 0.5:
-                _LOG.info("Modo Online: the decision for %s is stored after all",
-                          device.settings.name)
+                _LOG.info("Modo Online: the events of a request of %s are stored after "
+                          "all", device.settings.name)
             return
 
     def _replayed(self, device: DeviceRuntime, record: AccessControlEvent,
@@ -665,16 +673,28 @@ class DecisionNotStoredError(PorteiroError):
         self.device = device
 
 
-class _Keyed(Occurrences):
-    """The key of a decision, computed from the request as the reader sent it (the
-    stored event carries the hub's verdict and may name the user the reader did not)."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Write:
+    """Events of a Modo Online POST to store, with their keys fixed in advance."""
 
-    def __init__(self, key: str) -> None:
+    events: list[Event]
+    images: list[bytes | None]
+    source: str
+    keys: dict[int, str]
+    """``id(event)`` -> key."""
+
+
+class _Keyed(Occurrences):
+    """Keys fixed in advance: a decision's is computed from the request as the reader
+    sent it (the stored event carries the hub's verdict and may name the user the reader
+    did not), and a retried write must not key events without a time anew."""
+
+    def __init__(self, keys: dict[int, str]) -> None:
         super().__init__(limit=0)
-        self._key = key
+        self._keys = keys
 
     def key(self, device: str, event: Event) -> str:  # noqa: ARG002  # fixed
-        return self._key
+        return self._keys[id(event)]
 
 
 def _forget_before(recent: dict[str, Any], horizon: float) -> None:
