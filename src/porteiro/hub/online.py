@@ -454,6 +454,7 @@ class OnlineDecider:
         retried until the database takes it (the reader will not send it again); one
         refused is cancelled here by the caller."""
         delay = 0.5
+        warned = False
         pending = list(writes)
         while True:
             try:
@@ -467,18 +468,21 @@ class OnlineDecider:
                         first_try.set_result(None)
             except Exception as exc:  # noqa: BLE001  # whatever the database says, retried
                 if not first_try.done():
+                    # answer() refuses the request (and cancels this), or has answered
+                    # already and said the write is late: nothing more to say yet.
                     first_try.set_exception(exc)
                     first_try.exception()  # retrieved: answer() may have stopped waiting
-                if delay == 0.5:  # once per write, not once per attempt
-                    _LOG.warning("Modo Online: storing the events of a request of %s "
-                                 "failed (%s); retried until the database takes them",
+                elif not warned:  # once per request, not once per attempt
+                    warned = True
+                    _LOG.warning("Modo Online: storing the events of an answered request "
+                                 "of %s failed (%s); retried until the database takes them",
                                  device.settings.name, exc)
                 await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311  # jitter
                 delay = min(delay * 2, 30.0)
                 continue
             if not first_try.done():
                 first_try.set_result(None)
-            elif delay > 0.5:
+            elif warned:
                 _LOG.info("Modo Online: the events of a request of %s are stored after "
                           "all", device.settings.name)
             return
