@@ -11,7 +11,10 @@ Each cell is one fault against one device mode (push, attach, online), bounded i
 * the sinks are a webhook receiver (an aiohttp server in this process, which can be
   taken down and brought back on the same port) and, when the local broker answers at
   127.0.0.1:1883, MQTT through a TCP relay that can be cut (the broker itself is never
-  touched); PostgreSQL can also be reached through such a relay (the ``pg-down`` fault).
+  touched); PostgreSQL can also be reached through such a relay (the ``pg-down`` fault),
+  or the local PostgreSQL cluster itself stopped and started again (``pg-restart``: needs
+  root and ``pg_ctlcluster``, skipped otherwise; never in the test suite, which needs
+  that server).
 
 After the fault, the traffic stops, everything drains, and the cell compares what the
 devices generated with what the store holds and what each sink received: ``lost``
@@ -31,10 +34,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import collections
 import contextlib
 import os
 import resource
+import shutil
 import signal
 import socket
 import sqlite3
@@ -170,6 +175,83 @@ class Database:
         """``PRAGMA integrity_check`` of the SQLite file ("ok" when sound)."""
         with contextlib.closing(sqlite3.connect(self.data / "porteiro.db")) as conn:
             return "; ".join(str(row[0]) for row in conn.execute("PRAGMA integrity_check"))
+
+
+class PgServer:
+    """The local PostgreSQL cluster behind ``PG_HOST`` (Debian's ``pg_ctlcluster``), which
+    ``pg-restart`` stops and starts again. :meth:`find` says why it cannot be controlled
+    (not root, no ``pg_ctlcluster``, no online local cluster on that port): the cell is
+    then skipped. Once :meth:`stop` ran, the server is started again by :meth:`ensure_up`
+    (the cell's cleanup) or, failing that, at exit."""
+
+    def __init__(self, version: str, cluster: str = "main") -> None:
+        self.version = version
+        self.cluster = cluster
+        self.stopped = False
+        self._lock = threading.Lock()  # a start waits for a stop still running (a cancel)
+
+    @classmethod
+    def find(cls) -> PgServer | str:
+        """The controllable cluster, or why there is none."""
+        if os.geteuid() != 0:
+            return "not root: cannot stop and start the PostgreSQL server"
+        if shutil.which("pg_ctlcluster") is None or shutil.which("pg_isready") is None:
+            return "no pg_ctlcluster/pg_isready: not a Debian-style PostgreSQL cluster"
+        try:  # the version as .ci/run finds it: a directory of /etc/postgresql
+            versions = sorted(p.name for p in Path("/etc/postgresql").iterdir()
+                              if (p / "main").is_dir())
+            listing = subprocess.run(["pg_lsclusters", "--no-header"],  # noqa: S607
+                                     capture_output=True, text=True, timeout=10,
+                                     check=True).stdout
+        except (OSError, subprocess.SubprocessError) as exc:
+            return f"no local PostgreSQL cluster found ({exc})"
+        for line in listing.splitlines():
+            fields = line.split()  # Ver Cluster Port Status Owner Data-directory Log-file
+            if (len(fields) >= 4 and fields[0] in versions and fields[1] == "main"
+                    and fields[2] == str(PG_HOST[1]) and fields[3] == "online"):
+                return cls(fields[0])
+        return (f"no online local cluster 'main' on port {PG_HOST[1]} "
+                f"(/etc/postgresql: {', '.join(versions) or 'none'})")
+
+    def _ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603
+            ["pg_ctlcluster", "--skip-systemctl-redirect", self.version,  # noqa: S607
+             self.cluster, *args], capture_output=True, text=True, timeout=120, check=False)
+
+    def stop(self) -> None:
+        """Stop the server (fast: open transactions are rolled back, clients cut off)."""
+        with self._lock:
+            self.stopped = True  # from here on, the server must be started again
+            atexit.register(self.ensure_up)
+            done = self._ctl("stop", "-m", "fast")
+        if done.returncode != 0:
+            raise CellFailedError(f"pg_ctlcluster stop: {done.stderr.strip()}")
+
+    @staticmethod
+    def ready() -> bool:
+        return subprocess.run(  # noqa: S603
+            ["pg_isready", "-q", "-h", PG_HOST[0], "-p", str(PG_HOST[1])],  # noqa: S607
+            check=False, timeout=10).returncode == 0
+
+    def ensure_up(self, timeout: float = 90) -> None:
+        """Start the server if this stopped it, and wait until ``pg_isready`` says yes.
+        Blocking on purpose: it runs in cleanups, also when the cell was cancelled."""
+        with self._lock:
+            if not self.stopped:
+                return
+            deadline = time.monotonic() + timeout
+            start = self._ctl("start")  # "already running" is fine: pg_isready decides
+            tried = time.monotonic()
+            while not self.ready():
+                if time.monotonic() > deadline:
+                    raise CellFailedError(
+                        f"PostgreSQL did not come back within {timeout:g} s "
+                        f"(pg_ctlcluster start: {start.stderr.strip()})")
+                if time.monotonic() - tried > 10:  # still down: try again
+                    start, tried = self._ctl("start"), time.monotonic()
+                time.sleep(0.2)
+            self.stopped = False
+            atexit.unregister(self.ensure_up)
 
 
 # -- the hub process ------------------------------------------------------------------------
@@ -534,6 +616,7 @@ class Result:
     seconds: float = 0.0
     refused: int = 0  # pushes / online requests the devices saw fail (so retried)
     streams: int = 0  # attach streams the devices served (1 per device without faults)
+    skipped: str = ""  # why the cell could not run here (not a failure)
 
     @property
     def ok(self) -> bool:
@@ -557,6 +640,7 @@ class Cell:
     phase: float
     result: Result
     cleanup: list[Callable[[], object]] = field(default_factory=list)
+    pg_server: PgServer | None = None
 
     @property
     def checks(self) -> list[str]:
@@ -733,6 +817,25 @@ async def f_pg_down(cell: Cell) -> None:
     await asyncio.sleep(cell.phase)
 
 
+async def f_pg_restart(cell: Cell) -> None:
+    # The real server stopped (fast shutdown: clients get "terminating connection due to
+    # administrator command", then "connection refused") and started again: the same
+    # checks as pg-down. run_cell starts it again whatever happens here.
+    assert cell.pg_server is not None  # noqa: S101
+    await asyncio.sleep(cell.phase)
+    await asyncio.to_thread(cell.pg_server.stop)  # returns once the server is down
+    await asyncio.sleep(0.5)  # a push acknowledged just before the stop may finish
+    acknowledged = cell.delivered()
+    await asyncio.sleep(cell.phase * 1.5)
+    cell.check(cell.delivered() == acknowledged,
+               f"{cell.delivered() - acknowledged} push(es) got 200 while PostgreSQL was "
+               f"stopped")
+    if cell.mode == "push":
+        cell.check(cell.pending() > 0, "no push was pending while PostgreSQL was stopped")
+    await asyncio.to_thread(cell.pg_server.ensure_up)
+    await asyncio.sleep(cell.phase)
+
+
 async def f_disk_full(cell: Cell) -> None:
     await asyncio.sleep(cell.phase)
     await cell.hub.stop()
@@ -785,6 +888,7 @@ FAULTS: dict[str, tuple[Callable[[Cell], Awaitable[None]], tuple[str, ...]]] = {
     "clock-jump": (f_clock_jump, ALL),
     "offline-queue": (f_offline_queue, ALL),
     "pg-down": (f_pg_down, ALL),
+    "pg-restart": (f_pg_restart, ALL),
     "pg-foreign-txn": (f_pg_foreign_txn, ("push",)),
     "disk-full": (f_disk_full, ALL),
 }
@@ -793,6 +897,9 @@ FAULTS: dict[str, tuple[Callable[[Cell], Awaitable[None]], tuple[str, ...]]] = {
 async def run_cell(fault: str, mode: str, kind: str, workdir: Path, *, phase: float = 2.0,
                    devices: int = 3, rate: float = 10.0) -> Result:
     """One fault against one mode on one database; never raises."""
+    pg_server = PgServer.find() if fault == "pg-restart" else None
+    if isinstance(pg_server, str):  # it cannot control the server here
+        return Result(fault, mode, kind, skipped=pg_server)
     result = Result(fault, mode, kind)
     started = time.monotonic()
     scenario = FAULTS[fault][0]
@@ -823,7 +930,7 @@ async def run_cell(fault: str, mode: str, kind: str, workdir: Path, *, phase: fl
                 count_streams(device, result)
             traffic = Traffic(emulated, rate, online=mode == "online")
             cell = Cell(mode, hub, db, emulated, traffic, webhook, mqtt_relay, pg_relay, phase,
-                        result)
+                        result, pg_server=pg_server)
             if fault != "offline-queue":
                 await hub.start()
             for name, device in emulated.items():
@@ -853,6 +960,7 @@ async def run_cell(fault: str, mode: str, kind: str, workdir: Path, *, phase: fl
         result.error = f"{type(exc).__name__}: {exc}"
         (cell_dir / "error.txt").write_text(result.error + "\n" + hub.tail(), encoding="utf-8")
     finally:
+        restore(pg_server, result)  # first, blocking: before the database is dropped
         hub.kill()
         await webhook.close()
         if subscriber is not None:
@@ -864,6 +972,17 @@ async def run_cell(fault: str, mode: str, kind: str, workdir: Path, *, phase: fl
             await asyncio.to_thread(db.drop)
         result.seconds = time.monotonic() - started
     return result
+
+
+def restore(pg_server: PgServer | None, result: Result) -> None:
+    """Start the PostgreSQL server again if the cell stopped it (blocking, so a cancelled
+    cell cannot skip it) and wait until it accepts connections."""
+    if pg_server is None:
+        return
+    try:
+        pg_server.ensure_up()
+    except Exception as exc:  # noqa: BLE001  # reported in the cell's row
+        result.error = result.error or f"{type(exc).__name__}: {exc}"
 
 
 def count_streams(device: EmulatedDevice, result: Result) -> None:
@@ -926,7 +1045,7 @@ def table(results: list[Result]) -> str:
             return f"{lost} lost" + (f", {dup} again" if dup else "")
 
         order = "ok" if all(o for _, _, o in r.sinks.values()) else "BROKEN"
-        verdict = "ok" if r.ok else "FAIL"
+        verdict = "skipped" if r.skipped else "ok" if r.ok else "FAIL"
         rows.append((r.fault, r.mode, r.db, str(r.generated), str(r.stored),
                      str(r.duplicates), str(r.lost), sink("webhook"), sink("mqtt"),
                      order if r.sinks else "-", str(r.refused), str(r.streams),
@@ -935,7 +1054,8 @@ def table(results: list[Result]) -> str:
     lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.extend(f"  {r.fault}/{r.mode}/{r.db}: {problem.splitlines()[0]}"
-                 for r in results for problem in ([r.error] if r.error else []) + r.checks)
+                 for r in results for problem in ([r.error] if r.error else []) + r.checks
+                 + ([f"skipped: {r.skipped}"] if r.skipped else []))
     return "\n".join(lines)
 
 
@@ -961,19 +1081,25 @@ def plan(only: list[str], dbs: list[str]) -> list[tuple[str, str, str]]:
 async def amain(args: argparse.Namespace) -> int:
     phase = 1.5 if args.quick else 3.0
     results = []
+    # SIGTERM cancels the run like Ctrl-C, so every cell's cleanup runs (pg-restart starts
+    # the PostgreSQL server again).
+    main_task = asyncio.current_task()
+    assert main_task is not None  # noqa: S101
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     with tempfile.TemporaryDirectory(prefix="porteiro-faults-") as tmp:
         workdir = Path(args.keep) if args.keep else Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         for fault, mode, kind in plan(args.only, args.db):
             result = await run_cell(fault, mode, kind, workdir, phase=phase)
-            verdict = "ok" if result.ok else "FAIL " + (result.error or "; ".join(result.checks))
+            verdict = ("skipped: " + result.skipped if result.skipped else "ok" if result.ok
+                       else "FAIL " + (result.error or "; ".join(result.checks)))
             line = (f"{fault:14} {mode:7} {kind:10} generated={result.generated} "
                     f"stored={result.stored} dup={result.duplicates} lost={result.lost} "
                     f"{verdict.splitlines()[0]}")
             print(line, flush=True)  # noqa: T201
             results.append(result)
     print("\n" + table(results), flush=True)  # noqa: T201
-    return 0 if results and all(r.ok for r in results) else 1
+    return 0 if results and all(r.ok or r.skipped for r in results) else 1
 
 
 def main() -> int:
@@ -985,7 +1111,11 @@ def main() -> int:
     parser.add_argument("--keep", help="keep every cell's directory (logs) here")
     args = parser.parse_args()
     args.db = args.db or ["sqlite"]
-    return asyncio.run(amain(args))
+    try:
+        return asyncio.run(amain(args))
+    except (KeyboardInterrupt, asyncio.CancelledError):  # SIGINT, SIGTERM: cleanups ran
+        print("interrupted", file=sys.stderr, flush=True)  # noqa: T201
+        return 130
 
 
 if __name__ == "__main__":
