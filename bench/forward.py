@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import http.client
 import json
 import os
 import resource
@@ -50,13 +49,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from _proc import BenchDatabase
+from _proc import BenchDatabase, HubProcess
 from _proc import cpu_s as _cpu_s
 from _proc import free_port as _free_port
 from _proc import kill as _kill
 from _proc import mac as _mac
 from _proc import pct as _pct
-from _proc import proc_kib as _proc_kib
 
 TARGET_EPS = 5000
 TARGET_P99_S = 1.0
@@ -78,9 +76,6 @@ class BenchmarkFailedError(Exception):
 # -- helpers -------------------------------------------------------------------------------
 
 
-
-
-
 def _busy_s() -> float:
     """CPU seconds the whole machine spent busy (all cores), from /proc/stat."""
     try:
@@ -90,49 +85,11 @@ def _busy_s() -> float:
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
-
-
 def _env() -> dict[str, str]:
     """Children's environment: no PORTEIRO_* overrides (or experiments) leak in."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTEIRO_")}
     env["PYTHONWARNINGS"] = "ignore"
     return env
-
-
-
-def _http(port: int, method: str, path: str, timeout: float = 30.0) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request(method, path)
-        reply = conn.getresponse()
-        return reply.status, reply.read()
-    finally:
-        conn.close()
-
-
-def _spawn(role: str, log: Path, *extra: str) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(  # noqa: S603
-            [sys.executable, __file__, "--role", role, *extra], stdout=out,
-            stderr=subprocess.STDOUT, env=_env())
-
-
-def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited at start:\n{_tail(log)}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} did not start:\n{_tail(log)}")
-
-
-def _tail(log: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
 
 
 def _broker_pid() -> int | None:
@@ -455,38 +412,27 @@ def _mqtt_toml(name: str, prefix: str, start: str) -> str:
             f'start = "{start}"\n{SINK_EXTRA}\n')
 
 
-class Hub:
+class Hub(HubProcess):
     """A hub process (``porteiro serve``)."""
 
+    poll = 0.05
+
     def __init__(self, db: Database, log: Path) -> None:
+        super().__init__(_free_port(), log)
         self.db = db
-        self.port = _free_port()
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, sinks_toml: str) -> None:
         config = self.db.path.parent / "porteiro.toml"
         config.write_text(f'[hub]\nlisten = "127.0.0.1:{self.port}"\n{self.db.toml()}\n'
                           f"{_devices_toml()}{sinks_toml}", encoding="utf-8")
-        with self.log.open("wb") as log:
-            self.proc = subprocess.Popen(  # noqa: S603
-                [sys.executable, "-m", "porteiro", "serve", "--config", str(config)],
-                stdout=log, stderr=subprocess.STDOUT, env=_env())
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"hub exited at start:\n{_tail(self.log)}")
-            with contextlib.suppress(OSError):
-                if _http(self.port, "GET", "/healthz", timeout=2)[0] == 200:
-                    return
-            time.sleep(0.05)
-        raise RuntimeError(f"hub did not start:\n{_tail(self.log)}")
+        self.spawn(config, env=_env())
+        self.wait_up()
 
     def metrics(self) -> dict[str, dict[str, float]]:
         """``porteiro_sink_*`` gauges and counters by sink."""
         out: dict[str, dict[str, float]] = {}
         with contextlib.suppress(OSError):
-            status, text = _http(self.port, "GET", "/metrics", timeout=10)
+            status, text = self.request("/metrics", timeout=10)
             if status != 200:
                 return out
             for line in text.decode(errors="replace").splitlines():
@@ -495,9 +441,6 @@ class Hub:
                     sink = line.split('sink="', 1)[1].split('"', 1)[0]
                     out.setdefault(sink, {})[name] = float(line.rsplit(" ", 1)[1])
         return out
-
-    def stop(self) -> None:
-        _kill(self.proc, grace=30)
 
 
 async def _prefill_async(db: Database, count: int, bodies: Path | None) -> list[int]:
@@ -548,25 +491,29 @@ def _prefill(db: Database, count: int, bodies: Path | None) -> list[int]:
 # -- measuring -------------------------------------------------------------------------------
 
 
-class Receiver:
-    """A receiver process and its control port."""
+class Receiver(HubProcess):
+    """A receiver process (this file, ``--role <role>``) and its control port."""
+
+    grace = 10.0
+    start_timeout = 60.0
 
     def __init__(self, role: str, workdir: Path, *extra: str) -> None:
+        super().__init__(_free_port(), workdir / f"{role}.log")
         self.role = role
-        self.port = _free_port()
-        self.log = workdir / f"{role}.log"
-        self.proc = _spawn(role, self.log, "--port", str(self.port), *extra)
-        _wait_port(self.port, self.proc, f"receiver {role}", self.log)
+        self.name = f"receiver {role}"
+        self.spawn_argv([sys.executable, __file__, "--role", role, "--port", str(self.port),
+                         *extra], env=_env())
+        self.wait_up()
+
+    def ready(self) -> bool:
+        return self.port_open()
 
     def reset(self) -> None:
-        _http(self.port, "POST", "/_reset")
+        self.request("/_reset", method="POST")
 
     def report(self, **flags: int) -> dict[str, Any]:
         query = "&".join(f"{k}=1" for k, v in flags.items() if v)
-        return dict(json.loads(_http(self.port, "GET", f"/_report?{query}")[1]))
-
-    def cpu(self) -> float:
-        return _cpu_s(self.proc.pid)
+        return dict(json.loads(self.request(f"/_report?{query}")[1]))
 
     def wait_for(self, expected: int, deadline: float,
                  alive: subprocess.Popen[bytes] | None = None,
@@ -601,9 +548,6 @@ class Receiver:
                 return report
             time.sleep(0.1)
 
-    def stop(self) -> None:
-        _kill(self.proc)
-
 
 def _verify(name: str, report: dict[str, Any], expected: list[int], *,
             ordered: bool = True) -> None:
@@ -631,7 +575,7 @@ def _rate(report: dict[str, Any]) -> float:
 def _baseline(receiver: Receiver, role: str, ids: list[int], bodies: Path,
               *extra: str) -> dict[str, Any]:
     receiver.reset()
-    cpu0 = receiver.cpu()
+    cpu0 = receiver.cpu_s()
     broker0 = _cpu_s(broker) if (broker := _broker_pid()) and role == "pub" else None
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(  # noqa: S603
@@ -651,7 +595,7 @@ def _baseline(receiver: Receiver, role: str, ids: list[int], bodies: Path,
     _verify(f"baseline {role}", report, ids, ordered=False)  # no order kept
     span = report["last_t"] - report["first_t"]
     return {"eps": _rate(report), "seconds": span, "duplicates": report["duplicates"],
-            "receiver_cpu": (receiver.cpu() - cpu0) / max(span, 1e-9),
+            "receiver_cpu": (receiver.cpu_s() - cpu0) / max(span, 1e-9),
             "client_cpu": client_cpu / max(summary["seconds"], 1e-9),
             "broker_cpu": None if broker_cpu is None else broker_cpu / max(span, 1e-9)}
 
@@ -664,6 +608,7 @@ def _drain(receiver: Receiver, sink_toml: str, db: Database, ids: list[int], *,
     try:
         hub.start(sink_toml)
         assert hub.proc is not None  # noqa: S101
+        assert receiver.proc is not None  # noqa: S101
         if profile:
             spy = _py_spy(hub.proc.pid, workdir / f"profile-{run}.txt")
         pids = {"hub": hub.proc.pid, "receiver": receiver.proc.pid}
@@ -672,12 +617,12 @@ def _drain(receiver: Receiver, sink_toml: str, db: Database, ids: list[int], *,
         report = receiver.wait_for(len(ids), time.monotonic() + len(ids) / 100 + 60, hub.proc,
                                    pids)
         cpu_share = report.get("cpu", {})
-        hub_cpu = _cpu_s(hub.proc.pid)
-        rss = _proc_kib(hub.proc.pid, "VmHWM") / 1024
+        hub_cpu = hub.cpu_s()
+        rss = hub.hwm_mb()
         metrics = hub.metrics()
         report = receiver.report(ids=1)
     except Exception:
-        print(_tail(hub.log), file=sys.stderr)
+        print(hub.tail(), file=sys.stderr)
         raise
     finally:
         if spy is not None:
@@ -818,9 +763,9 @@ def measure_lag(args: argparse.Namespace, workdir: Path, hook: Receiver,
         hub.start(sinks)
         assert hub.proc is not None  # noqa: S101
         time.sleep(1.0)  # the sinks connect and take their position
-        cpu0 = _cpu_s(hub.proc.pid)
+        cpu0 = hub.cpu_s()
         load = _run_load(hub.port, args.seconds)
-        cpu = _cpu_s(hub.proc.pid) - cpu0
+        cpu = hub.cpu_s() - cpu0
         cards: dict[str, list[float]] = load["cards"]  # card: [sent, acknowledged]
         reports = {name: receiver.wait_for(len(cards), time.monotonic() + 60, hub.proc)
                    for name, _sink, receiver in receivers}
@@ -828,7 +773,7 @@ def measure_lag(args: argparse.Namespace, workdir: Path, hook: Receiver,
         metrics = hub.metrics()
         reports = {name: receiver.report(cards=1) for name, _sink, receiver in receivers}
     except Exception:
-        print(_tail(hub.log), file=sys.stderr)
+        print(hub.tail(), file=sys.stderr)
         raise
     finally:
         hub.stop()

@@ -40,11 +40,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _proc import BenchDatabase
+from _proc import BenchDatabase, HubProcess
 from _proc import free_base as _free_base
 from _proc import free_port as _free_port
 from _proc import kill as _kill
@@ -62,14 +61,8 @@ PLACEHOLDER = b"@@@@@@@@@@@@"  # 12 characters, replaced by a card number per ev
 # -- helpers ---------------------------------------------------------------------------
 
 
-
-
-
 def _mb(kib: int) -> float:
     return kib / 1024
-
-
-
 
 
 # -- databases ---------------------------------------------------------------------------
@@ -86,15 +79,15 @@ class Database(BenchDatabase):
 # -- processes -----------------------------------------------------------------------------
 
 
-@dataclass
-class Hub:
+class Hub(HubProcess):
     """A hub process (``porteiro serve``) on a fresh store."""
 
-    db: Database
-    port: int
-    log: Path
-    proc: subprocess.Popen[bytes] | None = None
-    flush_interval: float = 5.0  # the default; attach runs read devices.online every 1 s
+    def __init__(self, db: Database, port: int, log: Path, flush_interval: float = 5.0
+                 ) -> None:
+        super().__init__(port, log)
+        self.db = db
+        # 5 s is the default; attach runs read devices.online every 1 s
+        self.flush_interval = flush_interval
 
     def start(self, devices_toml: str) -> None:
         self.db.path.mkdir(parents=True, exist_ok=True)
@@ -103,36 +96,8 @@ class Hub:
         config.write_text(f'[hub]\nlisten = "127.0.0.1:{self.port}"\n'
                           f"flush_interval = {self.flush_interval}\n"
                           f"{self.db.toml()}\n{devices_toml}", encoding="utf-8")
-        with self.log.open("wb") as log:
-            self.proc = subprocess.Popen(  # noqa: S603
-                [sys.executable, "-m", "porteiro", "serve", "--config", str(config)],
-                stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONWARNINGS": "ignore"})
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"hub exited at start:\n{self.tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-                    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                    if sock.recv(64).startswith(b"HTTP/1.1 200"):
-                        return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"hub did not start:\n{self.tail()}")
-
-    def hwm_mb(self) -> float:
-        return _mb(_proc_kib(self.proc.pid, "VmHWM")) if self.proc else float("nan")
-
-    def tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        _kill(self.proc, grace=30)
+        self.spawn(config)
+        self.wait_up()
 
 
 def _bare_hub(port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -491,7 +456,7 @@ def run_attach(kind: str, workdir: Path, count: int, rate: float, seconds: float
         online_end = db.count("SELECT count(*) FROM devices WHERE online")
         return {"devices": count, "online": online, "online_end": online_end,
                 "connect_s": connect_s, "eps": stored / elapsed, "hwm": hub.hwm_mb(),
-                "rss": _mb(_proc_kib(hub.proc.pid, "VmRSS")) if hub.proc else 0.0,
+                "rss": hub.rss_mb() if hub.proc else 0.0,
                 "emulator_rss": emulator_rss}
     except Exception:
         print(hub.tail(), file=sys.stderr)

@@ -59,13 +59,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _proc import BenchDatabase
-from _proc import cpu_s as _cpu_s
+from _proc import BenchDatabase, HubProcess
 from _proc import free_port as _free_port
-from _proc import kill as _kill
 from _proc import mac as _mac
 from _proc import pct as _pct
-from _proc import proc_kib as _proc_kib
 
 RATES = (100, 500, 1000)
 TARGET_RATE = 500
@@ -131,15 +128,17 @@ def _readers_toml(count: int) -> str:
                    f'mac = "{_mac(i)}"\n\n' for i in range(count))
 
 
-@dataclass
-class Hub:
+class Hub(HubProcess):
     """A hub process (``porteiro serve``) on a fresh store."""
 
-    db: Database
-    port: int
-    log: Path
-    profile: Path | None = None
-    proc: subprocess.Popen[bytes] | None = None
+    grace = 60.0
+    start_timeout = 300.0
+
+    def __init__(self, db: Database, port: int, log: Path, profile: Path | None = None
+                 ) -> None:
+        super().__init__(port, log)
+        self.db = db
+        self.profile = profile
 
     def start(self, readers: int) -> float:
         """Start; seconds until /healthz answers."""
@@ -149,37 +148,8 @@ class Hub:
                           "[access]\nanti_passback = false\nrepeat_entry_seconds = 0\n\n"
                           f"{_readers_toml(readers)}", encoding="utf-8")
         profile = ["-m", "cProfile", "-o", str(self.profile)] if self.profile else []
-        started = time.monotonic()
-        with self.log.open("wb") as log:
-            self.proc = subprocess.Popen(  # noqa: S603
-                [sys.executable, *profile, "-m", "porteiro", "serve", "--config", str(config)],
-                stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONWARNINGS": "ignore"})
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"hub exited at start:\n{self.tail()}")
-            with contextlib.suppress(OSError):
-                status, _ = _http_get(self.port, "/healthz")
-                if status == 200:
-                    return time.monotonic() - started
-            time.sleep(0.1)
-        raise RuntimeError(f"hub did not start:\n{self.tail()}")
-
-    def cpu(self) -> float:
-        return _cpu_s(self.proc.pid) if self.proc else 0.0
-
-    def rss_mb(self) -> float:
-        return _proc_kib(self.proc.pid, "VmRSS") / 1024 if self.proc else float("nan")
-
-    def tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        _kill(self.proc, grace=60)
+        self.spawn(config, python=profile)
+        return self.wait_up()
 
 
 def _http_get(port: int, path: str) -> tuple[int, str]:
@@ -461,16 +431,16 @@ def _run_rate(hub: Hub, db: Database, rate: int, seed: int,
               args: argparse.Namespace) -> dict[str, Any]:
     """The keepalive baseline then the decisions at ``rate``; prints them, returns the
     decisions' summary (with ``stored``)."""
-    cpu0, wall0 = hub.cpu(), time.monotonic()
+    cpu0, wall0 = hub.cpu_s(), time.monotonic()
     base = _load(hub.port, path="keepalive", rate=rate, seconds=args.seconds,
                  warmup=args.warmup, seed=seed, people=args.people)
-    base_cpu = (hub.cpu() - cpu0) / (time.monotonic() - wall0)
+    base_cpu = (hub.cpu_s() - cpu0) / (time.monotonic() - wall0)
     hist0 = _decision_histogram(hub.port)
     stored0 = db.count(ONLINE_ROWS)
-    cpu0, wall0 = hub.cpu(), time.monotonic()
+    cpu0, wall0 = hub.cpu_s(), time.monotonic()
     res = _load(hub.port, path="notification", rate=rate, seconds=args.seconds,
                 warmup=args.warmup, seed=seed, people=args.people)
-    hub_cpu = (hub.cpu() - cpu0) / (time.monotonic() - wall0)
+    hub_cpu = (hub.cpu_s() - cpu0) / (time.monotonic() - wall0)
     hist = _hist_delta(_decision_histogram(hub.port), hist0)
     time.sleep(0.5)  # a decision answered past its deadline is stored just after
     res["stored"] = db.count(ONLINE_ROWS) - stored0

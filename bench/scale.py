@@ -51,19 +51,15 @@ import math
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from _proc import BenchDatabase
-from _proc import cpu_s as _cpu_s
+from _proc import BenchDatabase, HubProcess
 from _proc import free_base as _free_base
 from _proc import free_port as _free_port
 from _proc import kill as _kill
@@ -341,20 +337,19 @@ def _devices_toml(push: int, attach: int, online: int, base: int) -> str:
     return "\n".join(out)
 
 
-@dataclass
-class Hub:
-    """One ``porteiro serve`` instance."""
+class Hub(HubProcess):
+    """One ``porteiro serve`` instance (``name`` is its ``instance_id``)."""
 
-    name: str
-    port: int
-    workdir: Path
-    proc: subprocess.Popen[bytes] | None = None
-    log: Path = field(init=False)
+    start_timeout = 180.0
+    poll = 0.2
 
-    def __post_init__(self) -> None:
-        self.log = self.workdir / f"{self.name}.log"
+    def __init__(self, name: str, port: int, workdir: Path) -> None:
+        super().__init__(port, workdir / f"{name}.log")
+        self.name = name
+        self.workdir = workdir
 
-    def spawn(self, db: Database, devices: str) -> None:
+    def serve(self, db: Database, devices: str) -> None:
+        """Write its configuration and spawn it (:meth:`wait_up` waits for it)."""
         data = self.workdir / self.name
         data.mkdir(parents=True, exist_ok=True)
         config = data / "porteiro.toml"
@@ -363,27 +358,7 @@ class Hub:
             f"lease_seconds = {LEASE_SECONDS}\nflush_interval = 1.0\n"
             f'data_dir = "{data}"\ndatabase_url = "{db.url()}"\n\n'
             f"[people]\nauto_sync = false\n\n{devices}\n", encoding="utf-8")
-        with self.log.open("wb") as log:
-            self.proc = subprocess.Popen(  # noqa: S603
-                [sys.executable, "-m", "porteiro", "serve", "--config", str(config)],
-                stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONWARNINGS": "ignore"})
-
-    def wait_up(self, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc is None or self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited at start:\n{_tail(self.log)}")
-            with contextlib.suppress(OSError):
-                if self.get("/healthz", timeout=2):
-                    return
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.name} did not start:\n{_tail(self.log)}")
-
-    def get(self, path: str, timeout: float = 30) -> bytes:
-        url = f"http://127.0.0.1:{self.port}{path}"
-        with urllib.request.urlopen(url, timeout=timeout) as reply:
-            return bytes(reply.read())
+        self.spawn(config)
 
     def collectors(self) -> dict[str, bool]:
         """Attach reader -> connected, for the collectors this instance runs."""
@@ -399,17 +374,6 @@ class Hub:
                     le = line.split('le="', 1)[1].split('"', 1)[0]
                     out[float(le)] = float(line.rsplit(" ", 1)[1])
         return out
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def sigkill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        _kill(self.proc, grace=30)
 
 
 def _quantile(buckets: dict[float, float], q: float) -> float:
@@ -464,7 +428,7 @@ def run(instances: int, args: argparse.Namespace, workdir: Path, *, kill: bool
         # create its schema and one of them fails (see docs/scaling.md, "Measured").
         # The first instance up takes every collector lease nobody holds.
         for hub in hubs:
-            hub.spawn(db, devices)
+            hub.serve(db, devices)
             hub.wait_up()
         # Every attach reader collected (and connected) before the traffic starts.
         deadline = time.monotonic() + 300
@@ -484,7 +448,7 @@ def run(instances: int, args: argparse.Namespace, workdir: Path, *, kill: bool
         emulator.send(cmd="stats", reset=True)
         generated0 = _sum(emulator.send(cmd="stats"), "events")
         before = [h.ack_buckets() for h in hubs]
-        cpu0 = {h.name: _cpu_s(h.proc.pid) for h in hubs if h.proc}
+        cpu0 = {h.name: h.cpu_s() for h in hubs if h.proc}
         stored0, t0 = db.count(), time.monotonic()
         time.sleep(args.seconds)
         stored1, t1 = db.count(), time.monotonic()
@@ -500,10 +464,9 @@ def run(instances: int, args: argparse.Namespace, workdir: Path, *, kill: bool
         result["push_p50_ms"] = stats["push"]["p50_ms"]
         result["push_p99_ms"] = stats["push"]["p99_ms"]
         result["online_p99_ms"] = stats["online"]["p99_ms"]
-        result["hub_cpu"] = {h.name: (_cpu_s(h.proc.pid) - cpu0[h.name]) / window
+        result["hub_cpu"] = {h.name: (h.cpu_s() - cpu0[h.name]) / window
                              for h in hubs if h.proc}
-        result["hub_rss_mb"] = {h.name: _proc_kib(h.proc.pid, "VmRSS") / 1024
-                                for h in hubs if h.proc}
+        result["hub_rss_mb"] = {h.name: h.rss_mb() for h in hubs if h.proc}
         result["emulator_rss_mb"] = _proc_kib(emulator.proc.pid, "VmRSS") / 1024
         result["connections"] = db.count(  # the hubs' (this query's own not counted)
             "SELECT count(*) - 1 FROM pg_stat_activity WHERE datname = current_database()")
@@ -524,7 +487,7 @@ def run(instances: int, args: argparse.Namespace, workdir: Path, *, kill: bool
                           "rows": int(rows)}
     except Exception:
         for hub in hubs:
-            print(f"--- {hub.name}:\n{_tail(hub.log)}", file=sys.stderr)
+            print(f"--- {hub.name}:\n{hub.tail()}", file=sys.stderr)
         if emulator is not None:
             print(f"--- emulator:\n{_tail(emulator.log)}", file=sys.stderr)
         raise
@@ -613,7 +576,7 @@ def _takeover(db: Database, hubs: list[Hub], emulator: Emulator, args: argparse.
     victim = max(hubs, key=lambda h: (owners.get(h.name, 0), h.name))
     survivor = next(h for h in hubs if h is not victim)
     killed_at = time.monotonic()
-    victim.sigkill()
+    victim.kill()
     moved = emulator.send(cmd="repoint", **{"from": victim.port, "to": survivor.port})["moved"]
     leases_s = connected_s = None
     deadline = killed_at + 6 * LEASE_SECONDS + 120
